@@ -1,0 +1,86 @@
+"""Clickthroughs: a ranking, the feature values it was served with, and the interactions that followed.
+
+A ranking opens a session keyed by its id; interactions that name it join while the session is alive
+(``maxSessionLength`` after the latest activity, sliding), including ones that arrive before the ranking.
+Each interaction deeper than any before injects cascade impressions for the ranked items above it.
+Labels come from explicit ``items[].label`` first, else the highest weight among the item's interactions
+(unknown types weigh 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from feature_ops.events import InteractionEvent, RankingEvent
+
+
+@dataclass(slots=True)
+class Pending:
+    """A session in progress: plain data, stored in the engine's state under the ranking id."""
+
+    ranking: RankingEvent | None
+    values: dict[str, list] | None
+    interactions: list[tuple[str, str, int]] = field(default_factory=list)
+    deepest: int = -1
+    expires: int = 0
+
+
+@dataclass(slots=True)
+class Clickthrough:
+    """A finished session, ready to become training rows."""
+
+    ranking: RankingEvent
+    values: dict[str, list]
+    interactions: list[tuple[str, str, int]]
+
+    def labels(self, weights: dict[str, float]) -> list[float]:
+        best: dict[str, float] = {}
+        for item, kind, _ in self.interactions:
+            weight = weights.get(kind, 0.0)
+            if weight > best.get(item, float("-inf")):
+                best[item] = weight
+        return [it.label if it.label is not None else best.get(it.id, 0.0) for it in self.ranking.items]
+
+    def has_signal(self) -> bool:
+        return bool(self.interactions) or any(it.label is not None for it in self.ranking.items)
+
+
+def join_interaction(pending: Pending, event: InteractionEvent, session_length: int) -> list[int]:
+    """Record an interaction; returns the ranked positions that now count as newly seen (cascade)."""
+    pending.interactions.append((event.item, event.type, event.timestamp))
+    pending.expires = max(pending.expires, event.timestamp + session_length)
+    return deepen(pending, [event.item]) if pending.ranking is not None else []
+
+
+def open_ranking(pending: Pending | None, ranking: RankingEvent, values: dict, session_length: int) -> Pending:
+    """Attach the ranking (and its captured values) to a new or early-interaction session."""
+    if pending is None:
+        return Pending(ranking, values, expires=ranking.timestamp + session_length)
+    pending.ranking, pending.values = ranking, values
+    pending.expires = max(pending.expires, ranking.timestamp + session_length)
+    return pending
+
+
+def deepen(pending: Pending, items: list[str]) -> list[int]:
+    """Positions between the previous deepest interaction and the deepest of ``items``, inclusive."""
+    ids = [it.id for it in pending.ranking.items]  # type: ignore[union-attr]
+    deepest = max((ids.index(i) for i in items if i in ids), default=-1)
+    if deepest <= pending.deepest:
+        return []
+    fresh = list(range(pending.deepest + 1, deepest + 1))
+    pending.deepest = deepest
+    return fresh
+
+
+def impression(ranking: RankingEvent, position: int, name: str, ts: int) -> InteractionEvent:
+    """A synthetic impression of the item at ``position``, with a deterministic id."""
+    return InteractionEvent(
+        id=f"{ranking.id}#{name}#{position}",
+        timestamp=ts,
+        item=ranking.items[position].id,
+        type=name,
+        user=ranking.user,
+        session=ranking.session,
+        ranking=ranking.id,
+        synthetic=True,
+    )

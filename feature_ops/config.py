@@ -1,0 +1,283 @@
+"""The rankstream configuration: Metarank 0.4.1's YAML (features, models, bootstrap, inference) plus the
+0.7 keys that do not conflict (``core.clickthrough``, model ``split`` and ``eval``).
+
+Strict: unknown keys and wrong types are errors naming the key path; cross references are checked.
+``METARANK_WORKDIR`` / ``RANKSTREAM_WORKDIR`` override ``bootstrap.workdir`` and ``METARANK_BOOTSTRAP_PATH`` /
+``RANKSTREAM_BOOTSTRAP_PATH`` override the bootstrap file source path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from feature_ops.features import FEATURE_TYPES, AnyFeatureConfig
+from feature_ops.sources import EventSource, FileSource
+from feature_ops.types import STRICT, Duration, PathStr
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key path and what was expected."""
+
+
+class XGBoostBackend(BaseModel):
+    model_config = STRICT
+    type: Literal["xgboost"]
+    iterations: int = Field(100, gt=0)
+    learningRate: float = Field(0.1, gt=0)
+    ndcgCutoff: int = Field(10, gt=0)
+    maxDepth: int = Field(8, gt=0)
+    seed: int = 0
+    sampling: float = Field(1.0, gt=0, le=1)
+    objective: Literal["rank:ndcg", "rank:pairwise", "rank:map"] = "rank:ndcg"
+
+
+class LightGBMBackend(BaseModel):
+    model_config = STRICT
+    type: Literal["lightgbm"]
+    iterations: int = Field(100, gt=0)
+    learningRate: float = Field(0.1, gt=0)
+    ndcgCutoff: int = Field(10, gt=0)
+    maxDepth: int = Field(8, gt=0)
+    seed: int = 0
+    numLeaves: int = Field(16, gt=1)
+    sampling: float = Field(1.0, gt=0, le=1)
+
+
+Backend = Annotated[XGBoostBackend | LightGBMBackend, Field(discriminator="type")]
+_SPLIT = re.compile(r"(time|random|hold_last)=([0-9]{1,2})%")
+_METRIC = re.compile(r"(ndcg|map|mrr)(@[0-9]+)?")
+
+
+class LambdaMARTModel(BaseModel):
+    """A learned ranker: booster settings, interaction weights (labels) and the features it uses."""
+
+    model_config = STRICT
+    type: Literal["lambdamart"]
+    path: PathStr
+    backend: Backend
+    weights: dict[str, float] = Field(min_length=1)
+    features: list[str] = Field(min_length=1)
+    split: str = "time=80%"
+    eval: list[str] = Field(default_factory=lambda: ["ndcg@10"])
+
+    @field_validator("split")
+    @classmethod
+    def _split(cls, value: str) -> str:
+        if not _SPLIT.fullmatch(value):
+            raise ValueError(f"split must be time=N%, random=N% or hold_last=N%, got '{value}'")
+        return value
+
+    @field_validator("eval")
+    @classmethod
+    def _eval(cls, value: list[str]) -> list[str]:
+        for metric in value:
+            if not _METRIC.fullmatch(metric):
+                raise ValueError(f"eval metric must be ndcg, map or mrr with an optional @N, got '{metric}'")
+        return value
+
+
+class ShuffleModel(BaseModel):
+    model_config = STRICT
+    type: Literal["shuffle"]
+    maxPositionChange: int = Field(gt=0)
+
+
+class NoopModel(BaseModel):
+    model_config = STRICT
+    type: Literal["noop"]
+
+
+ModelConfig = Annotated[LambdaMARTModel | ShuffleModel | NoopModel, Field(discriminator="type")]
+
+
+class SyntheticImpression(BaseModel):
+    """Cascade impressions: every item ranked above the deepest interacted one was seen."""
+
+    model_config = STRICT
+    enabled: bool = True
+    eventName: str = "impression"
+
+
+class BootstrapConfig(BaseModel):
+    model_config = STRICT
+    workdir: PathStr
+    parallelism: int = Field(1, gt=0)
+    syntheticImpression: SyntheticImpression = SyntheticImpression()
+    source: EventSource
+    errors: Literal["skip", "fail"] = "skip"
+
+
+class RedisState(BaseModel):
+    model_config = STRICT
+    type: Literal["redis"]
+    host: str = "localhost"
+    port: int = 6379
+    db: int = 0
+    format: Literal["binary", "json", "protobuf"] = "binary"
+    prefix: str = "rs"
+
+
+class MemoryState(BaseModel):
+    model_config = STRICT
+    type: Literal["memory"]
+    port: int | None = None
+    format: Literal["binary", "json", "protobuf"] = "binary"
+
+
+StateConfig = Annotated[RedisState | MemoryState, Field(discriminator="type")]
+
+
+class InferenceConfig(BaseModel):
+    model_config = STRICT
+    port: int = 8080
+    host: str = "0.0.0.0"
+    parallelism: int = Field(1, gt=0)
+    source: EventSource
+    state: StateConfig
+    maxBodyBytes: int = Field(10 * 1024 * 1024, gt=0)
+
+
+class ClickthroughConfig(BaseModel):
+    model_config = STRICT
+    maxSessionLength: Duration = 30 * 60_000
+    maxParallelSessions: int = Field(100_000, gt=0)
+
+
+class CoreConfig(BaseModel):
+    model_config = STRICT
+    clickthrough: ClickthroughConfig = ClickthroughConfig()
+
+
+class Config(BaseModel):
+    """The whole configuration file."""
+
+    model_config = STRICT
+    features: list[AnyFeatureConfig] = Field(min_length=1)  # type: ignore[valid-type]
+    models: dict[str, ModelConfig] = Field(min_length=1)
+    bootstrap: BootstrapConfig
+    inference: InferenceConfig
+    core: CoreConfig = CoreConfig()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Config:
+        seen: set[str] = set()
+        for feature in self.features:
+            if feature.name in seen:
+                raise ValueError(f"feature '{feature.name}' is defined more than once")
+            seen.add(feature.name)
+        for name, model in self.models.items():
+            for feature in getattr(model, "features", []):
+                if feature not in seen:
+                    raise ValueError(f"feature '{feature}' is used by model '{name}' but not defined in features")
+        return self
+
+    def feature(self, name: str):
+        return next(f for f in self.features if f.name == name)
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read, override from the environment, and validate a YAML config file."""
+    env = os.environ if env is None else env
+    path = path or env.get("RANKSTREAM_CONFIG") or env.get("METARANK_CONFIG")
+    if not path:
+        raise ConfigError("no config given: pass a path or set RANKSTREAM_CONFIG / METARANK_CONFIG")
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"config file {file} does not exist")
+    try:
+        raw = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{file}: invalid YAML: {e}") from e
+    return parse_config(raw, env, where=str(file))
+
+
+def parse_config(raw: Any, env: Mapping[str, str] | None = None, where: str = "config") -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping with features, models, bootstrap and inference")
+    raw = _apply_env(raw, os.environ if env is None else env)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(f"{where}: " + "\n  ".join(format_errors(e, raw))) from None
+
+
+def _apply_env(raw: dict, env: Mapping[str, str]) -> dict:
+    workdir = env.get("RANKSTREAM_WORKDIR") or env.get("METARANK_WORKDIR")
+    source = env.get("RANKSTREAM_BOOTSTRAP_PATH") or env.get("METARANK_BOOTSTRAP_PATH")
+    if not (workdir or source) or not isinstance(raw.get("bootstrap"), dict):
+        return raw
+    bootstrap = dict(raw["bootstrap"])
+    if workdir:
+        bootstrap["workdir"] = workdir
+    if source and isinstance(bootstrap.get("source"), dict):
+        bootstrap["source"] = {**bootstrap["source"], "path": source}
+    return {**raw, "bootstrap": bootstrap}
+
+
+def format_errors(error: ValidationError, raw: Any) -> list[str]:
+    """One line per problem: ``key.path: what is wrong``."""
+    return [_format_one(e, raw) for e in error.errors()]
+
+
+def _format_one(err: dict, raw: Any) -> str:
+    path = _path(err["loc"], raw)
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return f"{path}: unknown key"
+    if kind == "missing":
+        return f"{path}: required key is missing"
+    if kind == "union_tag_invalid":
+        tag = err.get("ctx", {}).get("tag")
+        expected = err.get("ctx", {}).get("expected_tags", "")
+        if path.startswith("features"):
+            return f"{path}.type: feature type '{tag}' is not supported, expected one of: {', '.join(FEATURE_TYPES)}"
+        return f"{path}.type: '{tag}' is not supported, expected one of: {expected}"
+    if kind == "union_tag_not_found":
+        return f"{path}.type: required key is missing"
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        return f"{path}: {msg}" if path else msg
+    got = err.get("input")
+    shown = "" if isinstance(got, dict | list) else f", got {got!r}"
+    return f"{path}: {msg[0].lower()}{msg[1:]}{shown}"
+
+
+def _path(loc: tuple, raw: Any) -> str:
+    parts: list[str] = []
+    node = raw
+    skip_tag = False
+    for part in loc:
+        if skip_tag:
+            skip_tag = False
+            continue
+        if isinstance(part, int):
+            name = node[part].get("name") if isinstance(node, list) and isinstance(node[part], dict) else None
+            parts[-1] += f"[{part}]" + (f" ({name})" if name else "")
+        else:
+            parts.append(str(part))
+        skip_tag = _is_union_slot(parts, part)
+        node = node[part] if _indexable(node, part) else None
+    return ".".join(parts)
+
+
+def _is_union_slot(parts: list[str], part: Any) -> bool:
+    return isinstance(part, int) or (len(parts) >= 2 and parts[-2] == "models") or part == "source" or part in (
+        "backend",
+        "state",
+    )
+
+
+def _indexable(node: Any, part: Any) -> bool:
+    if isinstance(node, list) and isinstance(part, int):
+        return 0 <= part < len(node)
+    return isinstance(node, dict) and part in node
+
+
+__all__ = ["Config", "ConfigError", "FileSource", "load_config", "parse_config"]

@@ -1,0 +1,175 @@
+"""The engine: replays time-ordered events into feature state and finished clickthroughs.
+
+It keeps everything in a ``Store`` (dicts in-process, keyed MapState in Flink), so the same object runs
+embedded, inside the Flink operator and behind the API's standalone mode. Per event:
+
+1. advance the clock (the largest timestamp seen) and close sessions that expired before it;
+2. item events refresh the item field store; interactions get the item's fields attached (the join
+   some features need, done here so extractors never read state);
+3. rankings capture every feature's values *before* their own writes (what the API would have served);
+4. interactions join their ranking's session, injecting cascade impressions first;
+5. every feature's writes are applied to the state records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+from feature_ops.clickthrough import Clickthrough, Pending, deepen, impression, join_interaction, open_ranking
+from feature_ops.config import Config
+from feature_ops.events import Event, InteractionEvent, ItemEvent, RankingEvent
+from feature_ops.featureset import FeatureSet, RecordReader
+from feature_ops.state import apply_write, visible
+from feature_ops.store import Store
+
+Emit = Callable[[Clickthrough], None]
+
+
+class Engine:
+    """Feature state plus clickthrough sessions over a store; see the module docstring."""
+
+    def __init__(self, config: Config, store: Store, emit: Emit | None = None) -> None:
+        self.config = config
+        self.features = FeatureSet(config.features)
+        self.store = store
+        self.emit = emit or (lambda ct: None)
+        self.session_length = config.core.clickthrough.maxSessionLength
+        self.max_sessions = config.core.clickthrough.maxParallelSessions
+        impressions = config.bootstrap.syntheticImpression
+        self.impression_name = impressions.eventName if impressions.enabled else None
+        self.fields_ns = f"item-fields@{_digest(sorted(self.features.item_fields))}"
+        self.sessions_ns = f"clickthrough@{self.features.fingerprint}"
+        self.clock_ns = "clock"
+        self.stats: Counter[str] = Counter()
+        self._heap: list[tuple[int, str]] | None = None
+        self._live = 0
+        self._clock: int | None = None
+
+    @property
+    def namespaces(self) -> list[str]:
+        """Every store namespace this engine uses (the Flink host declares one MapState per namespace)."""
+        return [*self.features.namespaces.values(), self.fields_ns, self.sessions_ns, self.clock_ns]
+
+    @property
+    def clock(self) -> int:
+        if self._clock is None:
+            self._clock = self.store.get(self.clock_ns, "now") or 0
+        return self._clock
+
+    def process(self, event: Event) -> None:
+        self.stats[event.kind] += 1
+        if event.timestamp > self.clock:
+            self._clock = event.timestamp
+            self.store.put(self.clock_ns, "now", event.timestamp)
+        self._expire(self.clock)
+        if event.kind == "item":
+            self._store_item_fields(event)  # type: ignore[arg-type]
+        elif event.kind == "ranking":
+            self._open_session(event)  # type: ignore[arg-type]
+        elif event.kind == "interaction":
+            self._interaction(event)  # type: ignore[arg-type]
+            return
+        self._apply(event)
+
+    def finish(self) -> None:
+        """Close every open session (end of input)."""
+        self._expire(None)
+
+    def reader(self, now: int | None = None) -> RecordReader:
+        return RecordReader(self.features, self.store.get, self.clock if now is None else now)
+
+    def values(self, request: RankingEvent, online: bool) -> dict[str, list]:
+        """Feature values for a request as of the request's timestamp."""
+        return self.features.values(request, self.reader(request.timestamp), request.timestamp, online)
+
+    def latest(self) -> Iterator[tuple[str, str, tuple]]:
+        """(state, scope id, record) of every live state record, in a stable order."""
+        now = self.clock
+        for state, ns in sorted(self.features.namespaces.items()):
+            spec = self.features.specs[state]
+            for sid, record in sorted(self.store.items(ns)):
+                if visible(spec, record, now) is not None:
+                    yield state, sid, record
+
+    def _apply(self, event: Event) -> None:
+        specs, namespaces, store, ts = self.features.specs, self.features.namespaces, self.store, event.timestamp
+        for state, sid, value in self.features.writes(event):
+            ns = namespaces[state]
+            store.put(ns, sid, apply_write(specs[state], store.get(ns, sid), value, ts))
+
+    def _store_item_fields(self, event: ItemEvent) -> None:
+        wanted = {k: v for k, v in event.fields.items() if k in self.features.item_fields}
+        if wanted:
+            old = self.store.get(self.fields_ns, event.item) or {}
+            self.store.put(self.fields_ns, event.item, {**old, **wanted})
+
+    def _open_session(self, ranking: RankingEvent) -> None:
+        values = self.values(ranking, online=False)
+        pending = self.store.get(self.sessions_ns, ranking.id)
+        self._live += pending is None
+        early = [item for item, _, _ in pending.interactions] if pending is not None else []
+        pending = open_ranking(pending, ranking, values, self.session_length)
+        self._save(ranking.id, pending)
+        if early:
+            self._impressions(ranking, deepen(pending, early), ranking.timestamp)
+            self._save(ranking.id, pending)
+
+    def _interaction(self, event: InteractionEvent) -> None:
+        if self.features.item_fields:
+            event.item_fields = self.store.get(self.fields_ns, event.item) or {}
+        if event.ranking is not None and not event.synthetic:
+            pending = self.store.get(self.sessions_ns, event.ranking)
+            if pending is None:
+                pending, self._live = Pending(None, None), self._live + 1
+            fresh = join_interaction(pending, event, self.session_length)
+            self._save(event.ranking, pending)
+            if pending.ranking is not None:
+                self._impressions(pending.ranking, fresh, event.timestamp)
+        self._apply(event)
+
+    def _impressions(self, ranking: RankingEvent, positions: list[int], ts: int) -> None:
+        if self.impression_name is None:
+            return
+        for position in positions:
+            self.stats["impression"] += 1
+            self._interaction(impression(ranking, position, self.impression_name, ts))
+
+    def _save(self, ranking_id: str, pending: Pending) -> None:
+        self.store.put(self.sessions_ns, ranking_id, pending)
+        heapq.heappush(self._sessions(), (pending.expires, ranking_id))
+
+    def _sessions(self) -> list[tuple[int, str]]:
+        if self._heap is None:
+            self._heap = [(p.expires, rid) for rid, p in self.store.items(self.sessions_ns)]
+            self._live = len(self._heap)
+            heapq.heapify(self._heap)
+        return self._heap
+
+    def _expire(self, now: int | None) -> None:
+        heap = self._sessions()
+        while heap and (now is None or heap[0][0] < now or self._live > self.max_sessions):
+            expires, rid = heapq.heappop(heap)
+            pending = self.store.get(self.sessions_ns, rid)
+            if pending is None or pending.expires != expires:
+                continue
+            self.store.delete(self.sessions_ns, rid)
+            self._live -= 1
+            self._close(pending)
+
+    def _close(self, pending: Pending) -> None:
+        if pending.ranking is None:
+            self.stats["interactions without ranking"] += len(pending.interactions)
+            return
+        ct = Clickthrough(pending.ranking, pending.values or {}, pending.interactions)
+        if ct.has_signal():
+            self.stats["clickthroughs"] += 1
+            self.emit(ct)
+        else:
+            self.stats["rankings without interactions"] += 1
+
+
+def _digest(parts) -> str:
+    return hashlib.sha1(",".join(parts).encode()).hexdigest()[:8]

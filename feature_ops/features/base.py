@@ -1,0 +1,169 @@
+"""What every feature type implements, and the helpers most of them share.
+
+A feature turns events into writes on named states (``writes``), never reading state while doing so, and
+turns the visible states plus the ranking request into feature values (``values``), one column per
+dimension with one float per ranked item. Missing values are NaN unless the type says otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Protocol
+
+import orjson
+from pydantic import BaseModel
+
+from feature_ops.events import Event, FieldValue, RankingEvent
+from feature_ops.state import StateSpec
+from feature_ops.types import STRICT, Duration, FieldRef
+
+NAN = math.nan
+Scope = Literal["global", "tenant", "item", "user", "session", "ranking"]
+Write = tuple[str, str, Any]
+"""(state name, scope id, value): the value's meaning depends on the state kind (see feature_ops.state)."""
+Key = tuple[str, str]
+"""(state name, scope id)."""
+
+GLOBAL_ID = "global"
+
+
+class FeatureConfig(BaseModel):
+    """Keys every feature type accepts: ``name``, ``ttl`` (default 90d) and ``refresh`` (default 0s)."""
+
+    model_config = STRICT
+
+    name: str
+    ttl: Duration = 90 * 86_400_000
+    refresh: Duration = 0
+
+    def config_hash(self) -> str:
+        """A short stable hash of this definition; salts state names so a changed feature starts empty."""
+        canonical = orjson.dumps(self.model_dump(mode="json", by_alias=True), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha1(canonical).hexdigest()[:8]
+
+
+class StateReader(Protocol):
+    def get(self, state: str, scope_id: str) -> Any | None: ...
+
+
+@dataclass(slots=True)
+class RankingContext:
+    """What ``values`` sees: the request, the visible states as of ``now``, and online/offline mode."""
+
+    request: RankingEvent
+    reader: StateReader
+    now: int
+    online: bool = False
+
+
+class Feature:
+    """Base class of every feature type; subclasses set ``config`` and override what they use."""
+
+    type_name: ClassVar[str]
+    categorical: ClassVar[bool] = False
+
+    def __init__(self, config: FeatureConfig) -> None:
+        self.config = config
+        self.name = config.name
+
+    def columns(self) -> list[str]:
+        return [self.name]
+
+    def states(self) -> dict[str, StateSpec]:
+        return {}
+
+    def item_fields(self) -> frozenset[str]:
+        """Item fields this feature needs attached to interactions (the item field store join)."""
+        return frozenset()
+
+    def writes(self, event: Event) -> Iterable[Write]:
+        return ()
+
+    def keys(self, request: RankingEvent) -> Iterable[Key]:
+        return ()
+
+    def values(self, ctx: RankingContext) -> list[list[float]]:
+        raise NotImplementedError(f"{type(self).__name__} must implement values()")
+
+    def spec(self, kind: str, **params: Any) -> StateSpec:
+        return StateSpec(kind, ttl=self.config.ttl, refresh=self.config.refresh, **params)  # type: ignore[arg-type]
+
+
+def scope_id(scope: str, event: Event) -> str | None:
+    """The id an event contributes to a scope, or None if the event has none (e.g. no session)."""
+    if scope in ("global", "tenant"):
+        return GLOBAL_ID
+    return getattr(event, scope, None) if scope in ("item", "user", "session") else None
+
+
+def request_ids(scope: str, request: RankingEvent) -> list[str | None]:
+    """Per ranked item, the scope id to read for it."""
+    if scope == "item":
+        return [it.id for it in request.items]
+    if scope in ("global", "tenant"):
+        return [GLOBAL_ID] * len(request.items)
+    value = getattr(request, scope, None) if scope in ("user", "session") else None
+    return [value] * len(request.items)
+
+
+def request_keys(state: str, scope: str, request: RankingEvent) -> Iterator[Key]:
+    for sid in dict.fromkeys(request_ids(scope, request)):
+        if sid is not None:
+            yield state, sid
+
+
+def source_value(source: FieldRef, event: Event) -> FieldValue | None:
+    """The source field's value if this event is of the source's type, else None."""
+    if event.kind != source.event:
+        return None
+    if source.interaction is not None and event.type != source.interaction:  # type: ignore[union-attr]
+        return None
+    return event.fields.get(source.field)
+
+
+def natural_scope(source: FieldRef) -> str:
+    """The scope a field feature uses when none is given: where the source event naturally belongs."""
+    return {"item": "item", "user": "user", "ranking": "ranking", "interaction": "item"}[source.event]
+
+
+_SCOPE_SOURCES = {
+    "item": {"item", "interaction"},
+    "user": {"user", "ranking", "interaction"},
+    "session": {"ranking", "interaction"},
+    "global": {"item", "user", "ranking", "interaction"},
+    "tenant": {"item", "user", "ranking", "interaction"},
+    "ranking": {"ranking"},
+}
+
+
+def check_scope(name: str, scope: str, source: FieldRef) -> None:
+    """Reject scope/source pairs where the source event cannot carry an id for the scope."""
+    if source.event not in _SCOPE_SOURCES[scope]:
+        raise ValueError(
+            f"scope '{scope}' cannot be filled from source '{source}' "
+            f"({source.event} events carry no {scope} id)"
+        )
+
+
+def field_columns(
+    feature: Feature, scope: str, source: FieldRef, ctx: RankingContext, convert
+) -> list[Any]:
+    """Per ranked item, the converted source value: per-item ranking fields first, then request
+    fields (scope ranking), else the stored state of the item's scope id; None where missing."""
+    request = ctx.request
+    out: list[Any] = []
+    ids = request_ids(scope, request) if scope != "ranking" else None
+    shared = request.fields.get(source.field) if scope == "ranking" else None
+    for i, item in enumerate(request.items):
+        value = item.fields.get(source.field) if item.fields else None
+        if value is not None:
+            out.append(convert(value))
+        elif ids is None:
+            out.append(None if shared is None else convert(shared))
+        else:
+            sid = ids[i]
+            out.append(None if sid is None else ctx.reader.get(feature.name, sid))
+    return out

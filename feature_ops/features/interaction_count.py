@@ -1,0 +1,45 @@
+"""``interaction_count``: how many interactions of one type happened in a scope.
+
+```yaml
+- name: visitor_click_count
+  type: interaction_count
+  interaction: click
+  scope: session          # item | user | session | global
+```
+Missing counts are 0 (a count of nothing), not NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from feature_ops.features.base import Feature, FeatureConfig, request_ids, request_keys, scope_id
+
+
+class InteractionCountConfig(FeatureConfig):
+    type: Literal["interaction_count"]
+    interaction: str
+    scope: Literal["item", "user", "session", "global", "tenant"] = "item"
+
+
+class InteractionCountFeature(Feature):
+    """A counter per scope id, incremented by each interaction of the configured type."""
+
+    type_name = "interaction_count"
+    config: InteractionCountConfig
+
+    def states(self):
+        return {self.name: self.spec("counter")}
+
+    def writes(self, event):
+        if event.kind != "interaction" or event.type != self.config.interaction:
+            return ()
+        sid = scope_id(self.config.scope, event)
+        return () if sid is None else ((self.name, sid, 1),)
+
+    def keys(self, request):
+        return request_keys(self.name, self.config.scope, request)
+
+    def values(self, ctx):
+        get = ctx.reader.get
+        return [[float(get(self.name, sid) or 0) if sid else 0.0 for sid in request_ids(self.config.scope, ctx.request)]]

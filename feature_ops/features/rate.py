@@ -1,0 +1,160 @@
+"""``rate``: the ratio of two interaction counts over sliding periods, e.g. click-through rate.
+
+```yaml
+- name: ctr
+  type: rate
+  top: click            # numerator interaction type
+  bottom: impression    # denominator interaction type
+  bucket: 24h
+  periods: [7, 30]      # one column per period: ctr_7, ctr_30
+  scope: item           # item | global | item.<field> (per value of an item field, e.g. item.genre)
+  normalize: {weight: 10}   # optional: (w + top) / (w * globalBottom / globalTop + bottom)
+```
+A period p sums the p+1 newest buckets (Metarank's convention), counted back from the ranking time.
+A zero denominator gives NaN, not Metarank 0.4.1's division by zero.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from feature_ops.features.base import GLOBAL_ID, NAN, Feature, FeatureConfig, RankingContext
+from feature_ops.state import periodic_sums
+from feature_ops.types import STRICT, Duration
+
+
+class Normalize(BaseModel):
+    model_config = STRICT
+    weight: float = Field(gt=0)
+
+
+class RateConfig(FeatureConfig):
+    type: Literal["rate"]
+    top: str
+    bottom: str
+    bucket: Duration = 86_400_000
+    periods: list[int] = Field(min_length=1)
+    scope: str = "item"
+    normalize: Normalize | None = None
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, scope: str) -> str:
+        if scope in ("item", "global", "tenant") or (scope.startswith("item.") and len(scope) > 5):
+            return scope
+        raise ValueError(f"rate scope must be item, global or item.<field>, got '{scope}'")
+
+    @field_validator("periods")
+    @classmethod
+    def _periods(cls, periods: list[int]) -> list[int]:
+        if any(p < 0 for p in periods):
+            raise ValueError("periods must be non-negative bucket counts")
+        return periods
+
+
+class RateFeature(Feature):
+    """Two periodic counters per scope id; with ``normalize`` two more at global scope."""
+
+    type_name = "rate"
+    config: RateConfig
+
+    def __init__(self, config: RateConfig) -> None:
+        super().__init__(config)
+        self.top, self.bottom = f"{self.name}_{config.top}", f"{self.name}_{config.bottom}"
+        self.periods = tuple(config.periods)
+        self.field = config.scope[5:] if config.scope.startswith("item.") else None
+
+    def columns(self):
+        return [f"{self.name}_{p}" for p in self.periods]
+
+    def states(self):
+        spec = self.spec("periodic", bucket=self.config.bucket, keep=max(self.periods) + 1)
+        out = {self.top: spec, self.bottom: spec}
+        if self.config.normalize:
+            out.update({f"{self.top}_norm": spec, f"{self.bottom}_norm": spec})
+        if self.field:
+            out[f"{self.name}_field"] = self.spec("scalar")
+        return out
+
+    def item_fields(self):
+        return frozenset([self.field]) if self.field else frozenset()
+
+    def writes(self, event):
+        if self.field and event.kind == "item" and self.field in event.fields:
+            return ((f"{self.name}_field", event.item, _field_ids(event.fields[self.field])),)
+        if event.kind != "interaction" or event.type not in (self.config.top, self.config.bottom):
+            return ()
+        state = self.top if event.type == self.config.top else self.bottom
+        out = [(state, sid, 1) for sid in self._ids(event)]
+        if self.config.normalize:
+            out.append((f"{state}_norm", GLOBAL_ID, 1))
+        return out
+
+    def _ids(self, event) -> tuple[str, ...]:
+        if self.field:
+            return _field_ids(event.item_fields.get(self.field))
+        return (GLOBAL_ID,) if self.config.scope in ("global", "tenant") else (event.item,)
+
+    def _read_ids(self, ctx: RankingContext, item) -> tuple[str, ...]:
+        if self.field:
+            own = item.fields.get(self.field)
+            return _field_ids(own) if own is not None else (ctx.reader.get(f"{self.name}_field", item.id) or ())
+        return (GLOBAL_ID,) if self.config.scope in ("global", "tenant") else (item.id,)
+
+    def keys(self, request):
+        for item in request.items:
+            if self.field:
+                yield f"{self.name}_field", item.id
+            else:
+                for sid in ((GLOBAL_ID,) if self.config.scope in ("global", "tenant") else (item.id,)):
+                    yield self.top, sid
+                    yield self.bottom, sid
+        if self.config.normalize:
+            yield f"{self.top}_norm", GLOBAL_ID
+            yield f"{self.bottom}_norm", GLOBAL_ID
+
+    def values(self, ctx):
+        bucket, now, reader = self.config.bucket, ctx.now, ctx.reader
+        norm = self._norm_ratio(ctx) if self.config.normalize else None
+        columns: list[list[float]] = [[] for _ in self.periods]
+        for item in ctx.request.items:
+            ids = self._read_ids(ctx, item)
+            tops = _sum_ids(reader, self.top, ids, bucket, self.periods, now)
+            bottoms = _sum_ids(reader, self.bottom, ids, bucket, self.periods, now)
+            for i, col in enumerate(columns):
+                col.append(self._ratio(tops[i], bottoms[i], None if norm is None else norm[i]))
+        return columns
+
+    def _norm_ratio(self, ctx: RankingContext) -> list[float]:
+        """Per period: global bottom / global top, the prior's denominator scale."""
+        reader, bucket = ctx.reader, self.config.bucket
+        tops = periodic_sums(reader.get(f"{self.top}_norm", GLOBAL_ID), bucket, self.periods, ctx.now)
+        bottoms = periodic_sums(reader.get(f"{self.bottom}_norm", GLOBAL_ID), bucket, self.periods, ctx.now)
+        return [b / t if t else NAN for t, b in zip(tops, bottoms, strict=True)]
+
+    def _ratio(self, top: float, bottom: float, norm: float | None) -> float:
+        if norm is None:
+            return top / bottom if bottom else NAN
+        if math.isnan(norm):
+            return NAN
+        w = self.config.normalize.weight  # type: ignore[union-attr]
+        return (w + top) / (w * norm + bottom)
+
+
+def _field_ids(value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple):
+        return tuple(str(v) for v in value)
+    return ()
+
+
+def _sum_ids(reader, state, ids, bucket, periods, now) -> list[float]:
+    total = [0.0] * len(periods)
+    for sid in ids:
+        for i, v in enumerate(periodic_sums(reader.get(state, sid), bucket, periods, now)):
+            total[i] += v
+    return total

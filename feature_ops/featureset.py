@@ -1,0 +1,72 @@
+"""The configured features as one unit: their states, salted namespaces, writes and ranking-time values.
+
+This is the code every host runs: the embedded engine, the Flink operators and the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from feature_ops.events import Event, RankingEvent
+from feature_ops.features import build_feature
+from feature_ops.features.base import Feature, FeatureConfig, Key, RankingContext, StateReader, Write
+from feature_ops.state import StateSpec, visible
+
+
+class FeatureSet:
+    """Features built from their configs, with every named state's spec and namespace."""
+
+    def __init__(self, configs: Sequence[FeatureConfig]) -> None:
+        self.features: list[Feature] = [build_feature(c) for c in configs]
+        self.by_name = {f.name: f for f in self.features}
+        self.specs: dict[str, StateSpec] = {}
+        self.namespaces: dict[str, str] = {}
+        for feature in self.features:
+            salt = feature.config.config_hash()
+            for state, spec in feature.states().items():
+                self.specs[state] = spec
+                self.namespaces[state] = f"{state}@{salt}"
+        self.item_fields = frozenset().union(*(f.item_fields() for f in self.features))
+        digest = hashlib.sha1(",".join(f.config.config_hash() for f in self.features).encode())
+        self.fingerprint = digest.hexdigest()[:8]
+
+    def writes(self, event: Event) -> list[Write]:
+        out: list[Write] = []
+        for feature in self.features:
+            out.extend(feature.writes(event))
+        return out
+
+    def keys(self, request: RankingEvent) -> list[Key]:
+        """Every (state, scope id) the features read to rank this request."""
+        out: list[Key] = []
+        for feature in self.features:
+            out.extend(feature.keys(request))
+        return out
+
+    def values(self, request: RankingEvent, reader: StateReader, now: int, online: bool) -> dict[str, list]:
+        """Feature name -> its value columns (one list of floats per column, one float per item)."""
+        ctx = RankingContext(request, reader, now, online)
+        return {f.name: f.values(ctx) for f in self.features}
+
+    def columns(self, names: Iterable[str]) -> list[str]:
+        return [c for n in names for c in self.by_name[n].columns()]
+
+    def categorical(self, names: Iterable[str]) -> list[str]:
+        return [c for n in names if self.by_name[n].categorical for c in self.by_name[n].columns()]
+
+
+class RecordReader:
+    """Reads visible states at ``now`` from raw records looked up by (namespace, scope id)."""
+
+    def __init__(self, features: FeatureSet, lookup, now: int) -> None:
+        self.specs, self.namespaces, self.lookup, self.now = features.specs, features.namespaces, lookup, now
+
+    def get(self, state: str, scope_id: str) -> Any | None:
+        return visible(self.specs[state], self.lookup(self.namespaces[state], scope_id), self.now)
+
+
+def row_matrix(values: dict[str, list], names: Sequence[str]) -> list[list[float]]:
+    """Columns of the named features, in order: the model's feature matrix in column-major form."""
+    return [col for name in names for col in values[name]]

@@ -1,0 +1,113 @@
+"""The five state kinds and their pure reducers: scalar, counter, periodic counter, bounded list, map.
+
+State is plain immutable data (numbers, strings, tuples, dicts that are never mutated in place), so it
+pickles cheaply across the Flink boundary and can be encoded for Redis.
+
+A stored record is ``(state, ts)``; with ``refresh > 0`` it is ``(state, ts, shown, shown_ts)`` where
+``shown`` is the value readers see, updated at most once per refresh interval (Metarank's semantics).
+
+>>> spec = StateSpec("counter", ttl=1000)
+>>> record = apply_write(spec, None, 1, ts=10)
+>>> record = apply_write(spec, record, 2, ts=20)
+>>> visible(spec, record, now=30)
+3
+>>> visible(spec, record, now=2000) is None  # expired: last write + ttl < now
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["scalar", "counter", "periodic", "list", "map"]
+Record = tuple
+
+
+@dataclass(frozen=True, slots=True)
+class StateSpec:
+    """How one named state reduces writes: its kind, TTL and refresh (ms), and kind parameters.
+
+    ``bucket``/``keep``: periodic counter bucket size and how many buckets to keep.
+    ``count``/``duration``: bounded list capacity and maximum entry age.
+    """
+
+    kind: Kind
+    ttl: int = 90 * 86_400_000
+    refresh: int = 0
+    bucket: int = 0
+    keep: int = 0
+    count: int = 0
+    duration: int = 0
+
+
+def reduce(spec: StateSpec, state: Any, value: Any, ts: int) -> Any:
+    """The new state after one write; ``state`` is None when the key has no live state."""
+    kind = spec.kind
+    if kind == "scalar":
+        return value
+    if kind == "counter":
+        return (state or 0) + value
+    if kind == "periodic":
+        return _periodic_add(spec, state or {}, value, ts)
+    if kind == "list":
+        return _list_append(spec, state or (), value, ts)
+    if kind == "map":
+        key, item = value
+        return {**(state or {}), key: item}
+    raise ValueError(f"unknown state kind {kind!r}")
+
+
+def _periodic_add(spec: StateSpec, buckets: dict, n: float, ts: int) -> dict:
+    start = ts - ts % spec.bucket
+    oldest = start - spec.keep * spec.bucket
+    out = {b: c for b, c in buckets.items() if b >= oldest}
+    out[start] = out.get(start, 0) + n
+    return out
+
+
+def _list_append(spec: StateSpec, entries: tuple, value: Any, ts: int) -> tuple:
+    oldest = ts - spec.duration if spec.duration else None
+    kept = [e for e in entries if oldest is None or e[0] >= oldest][: max(spec.count - 1, 0)]
+    return ((ts, value), *kept)
+
+
+def apply_write(spec: StateSpec, record: Record | None, value: Any, ts: int) -> Record:
+    """Apply one write to a stored record, honouring TTL (expired state restarts) and refresh."""
+    live = record is not None and ts - record[1] <= spec.ttl
+    state = reduce(spec, record[0] if live else None, value, ts)
+    if not spec.refresh:
+        return (state, ts)
+    if live and len(record) == 4 and ts - record[3] < spec.refresh:
+        return (state, ts, record[2], record[3])
+    return (state, ts, state, ts)
+
+
+def visible(spec: StateSpec, record: Record | None, now: int) -> Any:
+    """The state readers see at time ``now``: None if absent or expired."""
+    if record is None or now - record[1] > spec.ttl:
+        return None
+    return record[0] if len(record) == 2 else record[2]
+
+
+def periodic_sums(buckets: dict | None, bucket: int, periods: tuple[int, ...], now: int) -> list[float]:
+    """Per period p: the sum of the p+1 buckets ending with the one holding ``now`` (Metarank's convention).
+
+    Unlike Metarank 0.4, windows are anchored at the reading time, so counts decay when activity stops.
+    """
+    current = now - now % bucket
+    sums = []
+    for p in periods:
+        oldest = current - p * bucket
+        sums.append(float(sum(c for b, c in (buckets or {}).items() if oldest <= b <= current)))
+    return sums
+
+
+def list_values(entries: tuple | None, duration: int, now: int) -> list[Any]:
+    """Bounded-list values newest first, dropping entries older than ``duration`` at ``now``."""
+    if not entries:
+        return []
+    if not duration:
+        return [v for _, v in entries]
+    oldest = now - duration
+    return [v for ts, v in entries if ts >= oldest]

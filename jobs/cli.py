@@ -1,0 +1,112 @@
+"""The ``rankstream`` command: one verb per capability, each with --help."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable
+
+from feature_ops.config import ConfigError, load_config
+from feature_ops.reader import InputError
+from jobs.workdir import WorkdirError
+
+log = logging.getLogger("rankstream")
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, InputError, WorkdirError)
+
+
+def throughput_line(label: str = "events") -> Callable[[int], None]:
+    """A progress callback printing at most one '<n> events, <rate>/s' line per second to stderr."""
+    start = last = time.perf_counter()
+
+    def report(done: int) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        if now - last >= 1.0:
+            last = now
+            print(f"  {done:,} {label}, {done / (now - start):,.0f}/s", file=sys.stderr, flush=True)
+
+    return report
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    from jobs.embedded import bootstrap_embedded
+
+    config = load_config(args.config)
+    if args.parallelism:
+        config = config.model_copy(update={"bootstrap": config.bootstrap.model_copy(update={"parallelism": args.parallelism})})
+    if args.engine == "embedded":
+        result = bootstrap_embedded(config, throughput_line())
+    else:
+        from jobs.flink.bootstrap import bootstrap_flink
+
+        result = bootstrap_flink(config, throughput_line())
+    print(
+        f"bootstrap ({result.engine}): {result.events:,} events in {result.seconds:.1f}s "
+        f"({result.events_per_s:,.0f} events/s); {result.rejects.summary()}"
+    )
+    for model, rows in result.rows.items():
+        print(f"  dataset {model}: {rows:,} rows")
+    print(f"  latest values: {result.values:,} keys -> {config.bootstrap.workdir}")
+    if result.savepoint:
+        print(f"  savepoint: {result.savepoint}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from jobs.generate import generate
+
+    summary = generate(Path(args.out), seed=args.seed, users=args.users, items=args.items, rankings=args.rankings)
+    print(summary)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from jobs.validate import run_validate
+
+    return run_validate(args.config, args.data)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rankstream", description="Learning-to-rank: bootstrap, train, serve.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("generate", help="write a deterministic RankLens-like sample dataset")
+    p.add_argument("--out", default="out/ranklens", help="output directory (default: out/ranklens)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--users", type=int, default=1000)
+    p.add_argument("--items", type=int, default=1000)
+    p.add_argument("--rankings", type=int, default=8000)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("validate", help="check a config and optionally the events it will read")
+    p.add_argument("--config", required=True, help="config YAML")
+    p.add_argument("--data", help="events file or directory (default: the config's bootstrap source)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("bootstrap", help="replay historical events: training datasets, latest values, savepoint")
+    p.add_argument("config", help="config YAML (or set RANKSTREAM_CONFIG)")
+    p.add_argument("--engine", choices=["flink", "embedded"], default="flink",
+                   help="flink: PyFlink job on a local MiniCluster, ending in a savepoint (default); "
+                        "embedded: one process, no savepoint")
+    p.add_argument("--parallelism", type=int, help="override bootstrap.parallelism")
+    p.set_defaults(func=cmd_bootstrap)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except USER_ERRORS as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""The bootstrap workdir: training datasets, latest feature values and the manifest.
+
+Layout (local path; ``s3://`` workdirs are on the roadmap and rejected with a clear error for now)::
+
+    <workdir>/dataset/<model>.parquet     training rows (feature_ops.dataset, format version 1)
+    <workdir>/values/values.jsonl.gz      latest state record per (state, scope id), sorted
+    <workdir>/savepoint/                  Flink savepoint (flink engine only)
+    <workdir>/manifest.json               engine, config hash, counts, timings, savepoint path
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from feature_ops.clickthrough import Clickthrough
+from feature_ops.codec import record_from_json, record_to_json
+from feature_ops.config import Config, LambdaMARTModel
+from feature_ops.dataset import KEY_COLUMNS, DatasetSchema, clickthrough_rows
+from feature_ops.featureset import FeatureSet
+
+
+class WorkdirError(ValueError):
+    """The workdir cannot be used: remote scheme not supported, not writable, or missing outputs."""
+
+
+def local_workdir(path: str, create: bool = True) -> Path:
+    if "://" in path:
+        raise WorkdirError(f"workdir {path}: only local paths are supported so far (s3:// is on the roadmap)")
+    root = Path(path)
+    if create:
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            probe = root / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as e:
+            raise WorkdirError(f"workdir {root} is not writable: {e.strerror}") from None
+    return root
+
+
+def _schema(schema: DatasetSchema) -> pa.Schema:
+    fields = [
+        pa.field("ranking", pa.string()),
+        pa.field("timestamp", pa.int64()),
+        pa.field("user", pa.string()),
+        pa.field("session", pa.string()),
+        pa.field("item", pa.string()),
+        pa.field("position", pa.int32()),
+        pa.field("label", pa.float64()),
+    ] + [pa.field(c, pa.float64()) for c in schema.columns]
+    return pa.schema(fields, metadata=schema.metadata())
+
+
+class DatasetWriter:
+    """Streams clickthroughs into one Parquet file per lambdamart model."""
+
+    def __init__(self, root: Path, config: Config, features: FeatureSet, row_group: int = 65_536) -> None:
+        (root / "dataset").mkdir(parents=True, exist_ok=True)
+        self.models = {
+            name: (m, DatasetSchema.for_model(name, features, m.features))
+            for name, m in config.models.items()
+            if isinstance(m, LambdaMARTModel)
+        }
+        self.paths = {name: root / "dataset" / f"{name}.parquet" for name in self.models}
+        self.writers = {name: pq.ParquetWriter(self.paths[name], _schema(s)) for name, (_, s) in self.models.items()}
+        self.buffers: dict[str, dict[str, list]] = {name: {} for name in self.models}
+        self.rows = dict.fromkeys(self.models, 0)
+        self.row_group = row_group
+
+    def add(self, ct: Clickthrough) -> None:
+        for name, (model, schema) in self.models.items():
+            rows = clickthrough_rows(ct, schema, model.weights)
+            buffer = self.buffers[name]
+            for column, values in rows.items():
+                buffer.setdefault(column, []).extend(values)
+            self.rows[name] += len(rows["item"])
+            if len(buffer["item"]) >= self.row_group:
+                self._write(name)
+
+    def _write(self, name: str) -> None:
+        buffer = self.buffers[name]
+        if buffer:
+            schema = self.writers[name].schema
+            self.writers[name].write_table(pa.table(buffer, schema=schema))
+            self.buffers[name] = {}
+
+    def close(self) -> dict[str, int]:
+        for name, writer in self.writers.items():
+            self._write(name)
+            writer.close()
+        return dict(self.rows)
+
+
+def write_values(root: Path, features: FeatureSet, records: Iterable[tuple[str, str, tuple]]) -> int:
+    """The latest record per (state, scope id) as sorted JSON lines; returns how many."""
+    (root / "values").mkdir(parents=True, exist_ok=True)
+    count = 0
+    with gzip.GzipFile(root / "values" / "values.jsonl.gz", "wb", mtime=0) as out:
+        for state, sid, record in records:
+            line = {"state": state, "id": sid, "record": record_to_json(features.specs[state], record)}
+            out.write(orjson.dumps(line) + b"\n")
+            count += 1
+    return count
+
+
+def read_values(root: Path, features: FeatureSet) -> Iterator[tuple[str, str, tuple]]:
+    """(state, scope id, record) from a values file, skipping states the config no longer defines."""
+    path = root / "values" / "values.jsonl.gz"
+    if not path.exists():
+        raise WorkdirError(f"{path} does not exist: run `rankstream bootstrap` first")
+    with gzip.open(path, "rb") as stream:
+        for line in stream:
+            row = orjson.loads(line)
+            spec = features.specs.get(row["state"])
+            if spec is not None:
+                yield row["state"], row["id"], record_from_json(spec, row["record"])
+
+
+def write_manifest(root: Path, manifest: dict) -> Path:
+    path = root / "manifest.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_dataset(root: Path, model: str) -> pa.Table:
+    path = root / "dataset" / f"{model}.parquet"
+    if not path.exists():
+        raise WorkdirError(f"{path} does not exist: run `rankstream bootstrap` first")
+    return pq.read_table(path)
+
+
+__all__ = ["KEY_COLUMNS", "DatasetWriter", "WorkdirError", "local_workdir", "read_dataset", "write_values"]
