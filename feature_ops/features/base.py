@@ -28,6 +28,7 @@ Key = tuple[str, str]
 """(state name, scope id)."""
 
 GLOBAL_ID = "global"
+ALL_KINDS = frozenset({"item", "user", "ranking", "interaction"})
 
 
 class FeatureConfig(BaseModel):
@@ -78,6 +79,10 @@ class Feature:
     def item_fields(self) -> frozenset[str]:
         """Item fields this feature needs attached to interactions (the item field store join)."""
         return frozenset()
+
+    def write_kinds(self) -> frozenset[str]:
+        """Event kinds ``writes`` can produce writes for (the engine skips the others)."""
+        return frozenset() if type(self).writes is Feature.writes else ALL_KINDS
 
     def writes(self, event: Event) -> Iterable[Write]:
         return ()

@@ -31,6 +31,9 @@ class InteractionCountFeature(Feature):
     def states(self):
         return {self.name: self.spec("counter")}
 
+    def write_kinds(self):
+        return frozenset({"interaction"})
+
     def writes(self, event):
         if event.kind != "interaction" or event.type != self.config.interaction:
             return ()

@@ -64,6 +64,9 @@ class FieldFeature(Feature):
     def states(self):
         return {} if self.scope == "ranking" else {self.name: self.spec("scalar")}
 
+    def write_kinds(self):
+        return frozenset() if self.scope == "ranking" else frozenset({self.source.event})
+
     def writes(self, event):
         if self.scope == "ranking":
             return ()

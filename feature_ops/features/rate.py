@@ -79,6 +79,9 @@ class RateFeature(Feature):
             out[f"{self.name}_field"] = self.spec("scalar")
         return out
 
+    def write_kinds(self):
+        return frozenset({"interaction", "item"} if self.field else {"interaction"})
+
     def item_fields(self):
         return frozenset([self.field]) if self.field else frozenset()
 

@@ -1,0 +1,160 @@
+"""``interacted_with``: how often the visitor recently interacted with items sharing this item's field values.
+
+```yaml
+- name: liked_genre
+  type: interacted_with
+  interaction: click
+  field: item.genres        # or a list: [item.genres, item.actors] -> liked_genre_genres, liked_genre_actors
+  scope: user               # user | session (required)
+  count: 10                 # keep the visitor's last 10 interactions...
+  duration: 24h             # ...that are at most 24h old
+```
+Item events store each item's field values (a string counts as a one-element list); a matching interaction
+appends the interacted item's values (joined by the engine's item field store) to the visitor's bounded list.
+The value per ranked item and field is the number of occurrences of the item's values among the visitor's
+listed values: a count, so missing is 0. One column per field: ``<name>`` for one field, else
+``<name>_<field>``. A value in the request's ``items[].fields`` overrides the stored item value.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_serializer, field_validator
+
+from feature_ops.features.base import Feature, FeatureConfig, scope_id
+from feature_ops.state import list_values
+from feature_ops.types import Duration, FieldRefType, parse_field_ref
+
+
+class InteractedWithConfig(FeatureConfig):
+    type: Literal["interacted_with"]
+    interaction: str
+    field: FieldRefType | list[FieldRefType]
+    scope: str
+    count: int = Field(10, gt=0)
+    duration: Duration = 86_400_000
+
+    @field_validator("field", mode="before")
+    @classmethod
+    def _item_fields(cls, field):
+        refs = [parse_field_ref(f) for f in field] if isinstance(field, list) else [parse_field_ref(field)]
+        if not refs:
+            raise ValueError("interacted_with needs at least one item field")
+        for ref in refs:
+            if ref.event != "item":
+                raise ValueError(f"interacted_with can only use item fields, got '{ref}'")
+        return refs if isinstance(field, list) else refs[0]
+
+    @field_serializer("field")
+    def _dump_field(self, field):
+        return [str(ref) for ref in field] if isinstance(field, list) else str(field)
+
+    @field_validator("scope")
+    @classmethod
+    def _visitor_scope(cls, scope: str) -> str:
+        if scope not in ("user", "session"):
+            raise ValueError(f"interacted_with can only be scoped to user or session, got '{scope}'")
+        return scope
+
+    @property
+    def fields(self) -> list[str]:
+        refs = self.field if isinstance(self.field, list) else [self.field]
+        return list(dict.fromkeys(ref.field for ref in refs))
+
+
+class InteractedWithFeature(Feature):
+    """Per field: a scalar of item values per item id and a bounded list of interacted values per visitor."""
+
+    type_name = "interacted_with"
+    config: InteractedWithConfig
+
+    def __init__(self, config: InteractedWithConfig) -> None:
+        super().__init__(config)
+        self.fields = config.fields
+        self.scope = config.scope
+        self.item_states = [f"{self.name}_{f}" for f in self.fields]
+        self.visitor_states = [f"{self.name}_{f}_last" for f in self.fields]
+        single = len(self.fields) == 1
+        self._columns = [self.name] if single else [f"{self.name}_{f}" for f in self.fields]
+
+    def columns(self):
+        return list(self._columns)
+
+    def states(self):
+        item = self.spec("scalar")
+        visitor = self.spec("list", count=self.config.count, duration=self.config.duration)
+        return {**dict.fromkeys(self.item_states, item), **dict.fromkeys(self.visitor_states, visitor)}
+
+    def item_fields(self):
+        return frozenset(self.fields)
+
+    def write_kinds(self):
+        return frozenset({"item", "interaction"})
+
+    def writes(self, event):
+        if event.kind == "item":
+            return [
+                (state, event.item, field_strings(event.fields[f]))
+                for f, state in zip(self.fields, self.item_states, strict=True)
+                if f in event.fields
+            ]
+        if event.kind != "interaction" or event.type != self.config.interaction:
+            return ()
+        sid = scope_id(self.scope, event)
+        if sid is None:
+            return ()
+        out = []
+        for f, state in zip(self.fields, self.visitor_states, strict=True):
+            values = field_strings(event.item_fields.get(f))
+            if values:
+                out.append((state, sid, values))
+        return out
+
+    def keys(self, request):
+        sid = getattr(request, self.scope)
+        for item in request.items:
+            for state in self.item_states:
+                yield state, item.id
+        if sid is not None:
+            for state in self.visitor_states:
+                yield state, sid
+
+    def values(self, ctx):
+        request, get = ctx.request, ctx.reader.get
+        sid = getattr(request, self.scope)
+        columns = []
+        for f, item_state, visitor_state in zip(
+            self.fields, self.item_states, self.visitor_states, strict=True
+        ):
+            seen = self._visitor_counts(get(visitor_state, sid) if sid is not None else None, ctx.now)
+            if not seen:
+                columns.append([0.0] * len(request.items))
+                continue
+            column = []
+            for item in request.items:
+                own = item.fields.get(f) if item.fields else None
+                values = field_strings(own) if own is not None else get(item_state, item.id)
+                column.append(float(sum(seen.get(v, 0) for v in values)) if values else 0.0)
+            columns.append(column)
+        return columns
+
+    def _visitor_counts(self, entries, now: int) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for values in list_values(entries, self.config.duration, now):
+            for v in values:
+                counts[v] = counts.get(v, 0) + 1
+        return counts
+
+
+def field_strings(value) -> tuple[str, ...]:
+    """A field value as a tuple of strings: a string is a 1-tuple, list elements become strings."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple):
+        return tuple(v if isinstance(v, str) else _number(v) for v in value)
+    return ()
+
+
+def _number(value) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
