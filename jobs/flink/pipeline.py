@@ -1,0 +1,47 @@
+"""Wire source -> batcher -> keyed engine host into one DataStream."""
+
+from __future__ import annotations
+
+from pyflink.common import Types
+from pyflink.common.typeinfo import TypeInformation
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
+
+from jobs.flink.host import DEFAULT_BATCH_SIZE, Batcher, EngineFactory, EngineHost
+from jobs.flink.runtime import done_path
+from jobs.flink.sources import ordered_file_stream
+
+
+def _shard_of(batch: tuple) -> int:
+    return batch[0]
+
+
+def engine_stream(
+    env: StreamExecutionEnvironment,
+    files: list[str],
+    control_dir: str,
+    engine_factory: EngineFactory,
+    namespaces: list[str],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    host_uid: str = "engine-host",
+    output_type: TypeInformation | None = None,
+) -> DataStream:
+    """The engine's outputs over ``files`` (in order); the host signals completion in ``control_dir``.
+
+    Keep ``host_uid`` stable between a bootstrap and the jobs restored from its savepoint;
+    the source uid is derived from the file list, so a restored job reads only its new files.
+    """
+    batches = (
+        ordered_file_stream(env, files, control_dir)
+        .flat_map(Batcher(batch_size), output_type=Types.PICKLED_BYTE_ARRAY())
+        .name("batcher")
+        .uid("batcher")
+        .set_parallelism(1)
+    )
+    host = EngineHost(engine_factory, namespaces, done_path(control_dir))
+    return (
+        batches.key_by(_shard_of, key_type=Types.INT())
+        .process(host, output_type=output_type or Types.PICKLED_BYTE_ARRAY())
+        .name("engine-host")
+        .uid(host_uid)
+    )

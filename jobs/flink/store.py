@@ -1,0 +1,126 @@
+"""Namespaced key-value state stores the feature engine reads and writes.
+
+Both stores share one interface: ``get / put / delete / items / flush``. Values are
+arbitrary picklable Python objects; ``None`` means "absent". This module never
+imports pyflink, so the in-process engine and unit tests can use ``DictStateStore``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Protocol
+
+_ABSENT = object()  # cached: known to be absent (missing in state, or deleted)
+_MISSING = object()  # not in the cache at all
+
+
+class MapStateLike(Protocol):
+    """The subset of pyflink's ``MapState`` that ``MapStateStore`` uses."""
+
+    def get(self, key: str) -> Any: ...
+    def put_all(self, values: dict[str, Any]) -> None: ...
+    def remove(self, key: str) -> None: ...
+    def items(self) -> Iterable[tuple[str, Any]]: ...
+
+
+def _unknown(namespace: str, known: Iterable[str]) -> KeyError:
+    return KeyError(f"unknown state namespace {namespace!r}; declared namespaces: {sorted(known)}")
+
+
+class DictStateStore:
+    """In-memory store (one plain dict per namespace); ``flush()`` is a no-op.
+
+    >>> s = DictStateStore(["counts"]); s.put("counts", "u1", 2); s.get("counts", "u1")
+    2
+    """
+
+    def __init__(self, namespaces: Iterable[str]):
+        self._data: dict[str, dict[str, Any]] = {ns: {} for ns in namespaces}
+
+    def _ns(self, namespace: str) -> dict[str, Any]:
+        try:
+            return self._data[namespace]
+        except KeyError:
+            raise _unknown(namespace, self._data) from None
+
+    def get(self, namespace: str, key: str) -> Any:
+        return self._ns(namespace).get(key)
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        self._ns(namespace)[key] = value
+
+    def delete(self, namespace: str, key: str) -> None:
+        self._ns(namespace).pop(key, None)
+
+    def items(self, namespace: str) -> Iterator[tuple[str, Any]]:
+        return iter(list(self._ns(namespace).items()))
+
+    def flush(self) -> None:
+        """Nothing to do: dicts are the state."""
+
+
+class MapStateStore:
+    """Write-back cache over one Flink ``MapState<str, PICKLED_BYTE_ARRAY>`` per namespace.
+
+    Reads go to a Python dict first and fall back to MapState (one JNI call per miss).
+    Writes stay in the cache until ``flush()``, which issues one ``put_all`` per namespace
+    plus one ``remove`` per deleted key. The host flushes after every record, so Flink
+    state is complete at record boundaries and the cache is only an accelerator: after
+    a restore it starts empty and everything is read back from MapState. A namespace's
+    cache is dropped at flush once it holds more than ``max_cached`` keys.
+    """
+
+    def __init__(self, states: Mapping[str, MapStateLike], max_cached: int = 500_000):
+        self._states = dict(states)
+        self._cache: dict[str, dict[str, Any]] = {ns: {} for ns in self._states}
+        self._dirty: dict[str, set[str]] = {ns: set() for ns in self._states}
+        self._max_cached = max_cached
+
+    def _cache_of(self, namespace: str) -> dict[str, Any]:
+        try:
+            return self._cache[namespace]
+        except KeyError:
+            raise _unknown(namespace, self._states) from None
+
+    def get(self, namespace: str, key: str) -> Any:
+        cache = self._cache_of(namespace)
+        value = cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._states[namespace].get(key)
+            cache[key] = _ABSENT if value is None else value
+            return value
+        return None if value is _ABSENT else value
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        self._cache_of(namespace)[key] = _ABSENT if value is None else value
+        self._dirty[namespace].add(key)
+
+    def delete(self, namespace: str, key: str) -> None:
+        self.put(namespace, key, None)
+
+    def items(self, namespace: str) -> Iterator[tuple[str, Any]]:
+        cache = dict(self._cache_of(namespace))
+        stored = [(k, v) for k, v in self._states[namespace].items() if k not in cache]
+        merged = [(k, v) for k, v in cache.items() if v is not _ABSENT]
+        return iter(merged + stored)
+
+    def flush(self) -> None:
+        """Write dirty keys through to MapState (one ``put_all`` per namespace)."""
+        for namespace, dirty in self._dirty.items():
+            if dirty:
+                self._flush_namespace(namespace, dirty)
+                dirty.clear()
+            if len(self._cache[namespace]) > self._max_cached:
+                self._cache[namespace] = {}
+
+    def _flush_namespace(self, namespace: str, dirty: set[str]) -> None:
+        cache, state = self._cache[namespace], self._states[namespace]
+        puts = {}
+        for key in dirty:
+            value = cache[key]
+            if value is _ABSENT:
+                state.remove(key)
+            else:
+                puts[key] = value
+        if puts:
+            state.put_all(puts)
