@@ -2,7 +2,7 @@
 
 A record ``(state, ts[, shown, shown_ts])`` becomes ``[state, ts[, shown, shown_ts]]`` with each state
 encoded by its kind: periodic counters as ``[[bucket, count], ...]``, bounded lists as ``[[ts, value], ...]``,
-maps as objects, string/number lists as arrays. ``encode``/``decode`` wrap that as versioned JSON bytes.
+maps as objects, string/number lists as arrays (NaN inside them as null). ``encode``/``decode`` wrap that as versioned JSON bytes.
 
 >>> from feature_ops.state import StateSpec
 >>> spec = StateSpec("periodic", bucket=10, keep=3)
@@ -12,6 +12,7 @@ maps as objects, string/number lists as arrays. ``encode``/``decode`` wrap that 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -69,4 +70,7 @@ def _plain(value: Any) -> Any:
 
 
 def _tuples(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+    """JSON arrays back to tuples; JSON has no NaN, so a null inside an array is NaN."""
+    if isinstance(value, list):
+        return tuple(math.nan if v is None else v for v in value)
+    return value

@@ -46,6 +46,7 @@ class Engine:
         self.stats: Counter[str] = Counter()
         self._heap: list[tuple[int, str]] | None = None
         self._live = 0
+        self._reader: RecordReader | None = None
         self._clock: int | None = None
 
     @property
@@ -79,7 +80,12 @@ class Engine:
         self._expire(None)
 
     def reader(self, now: int | None = None) -> RecordReader:
-        return RecordReader(self.features, self.store.get, self.clock if now is None else now)
+        if self._reader is None:
+            getter = getattr(self.store, "getter", None)
+            getters = None if getter is None else {ns: getter(ns) for ns in self.features.namespaces.values()}
+            self._reader = RecordReader(self.features, self.store.get, 0, getters)
+        self._reader.now = self.clock if now is None else now
+        return self._reader
 
     def values(self, request: RankingEvent, online: bool) -> dict[str, list]:
         """Feature values for a request as of the request's timestamp."""

@@ -6,13 +6,16 @@ This is the code every host runs: the embedded engine, the Flink operators and t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from feature_ops.events import Event, RankingEvent
 from feature_ops.features import build_feature
 from feature_ops.features.base import Feature, FeatureConfig, Key, RankingContext, StateReader, Write
-from feature_ops.state import StateSpec, visible
+from feature_ops.state import StateSpec
+
+EVENT_KINDS = ("item", "user", "ranking", "interaction")
 
 
 class FeatureSet:
@@ -28,13 +31,15 @@ class FeatureSet:
             for state, spec in feature.states().items():
                 self.specs[state] = spec
                 self.namespaces[state] = f"{state}@{salt}"
+        self.read_meta = {state: (self.namespaces[state], spec.ttl) for state, spec in self.specs.items()}
+        self.writers = {kind: [f for f in self.features if kind in f.write_kinds()] for kind in EVENT_KINDS}
         self.item_fields = frozenset().union(*(f.item_fields() for f in self.features))
         digest = hashlib.sha1(",".join(f.config.config_hash() for f in self.features).encode())
         self.fingerprint = digest.hexdigest()[:8]
 
     def writes(self, event: Event) -> list[Write]:
         out: list[Write] = []
-        for feature in self.features:
+        for feature in self.writers[event.kind]:
             out.extend(feature.writes(event))
         return out
 
@@ -58,13 +63,27 @@ class FeatureSet:
 
 
 class RecordReader:
-    """Reads visible states at ``now`` from raw records looked up by (namespace, scope id)."""
+    """Reads visible states at ``now`` from raw records looked up by (namespace, scope id).
 
-    def __init__(self, features: FeatureSet, lookup, now: int) -> None:
-        self.specs, self.namespaces, self.lookup, self.now = features.specs, features.namespaces, lookup, now
+    Same rule as ``feature_ops.state.visible``, inlined: this is the hottest call of ranking.
+    """
+
+    __slots__ = ("meta", "now")
+
+    def __init__(self, features: FeatureSet, lookup, now: int, getters: Mapping[str, Callable] | None = None) -> None:
+        """``lookup(namespace, scope id) -> record``, or ``getters[namespace](scope id)`` where faster."""
+        self.now = now
+        self.meta = {
+            state: (getters[ns] if getters is not None else partial(lookup, ns), ttl)
+            for state, (ns, ttl) in features.read_meta.items()
+        }
 
     def get(self, state: str, scope_id: str) -> Any | None:
-        return visible(self.specs[state], self.lookup(self.namespaces[state], scope_id), self.now)
+        getter, ttl = self.meta[state]
+        record = getter(scope_id)
+        if record is None or self.now - record[1] > ttl:
+            return None
+        return record[0] if len(record) == 2 else record[2]
 
 
 def row_matrix(values: dict[str, list], names: Sequence[str]) -> list[list[float]]:

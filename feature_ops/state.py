@@ -60,9 +60,13 @@ def reduce(spec: StateSpec, state: Any, value: Any, ts: int) -> Any:
 
 def _periodic_add(spec: StateSpec, buckets: dict, n: float, ts: int) -> dict:
     start = ts - ts % spec.bucket
+    if start in buckets:
+        out = dict(buckets)
+        out[start] += n
+        return out
     oldest = start - spec.keep * spec.bucket
     out = {b: c for b, c in buckets.items() if b >= oldest}
-    out[start] = out.get(start, 0) + n
+    out[start] = n
     return out
 
 
@@ -95,12 +99,10 @@ def periodic_sums(buckets: dict | None, bucket: int, periods: tuple[int, ...], n
 
     Unlike Metarank 0.4, windows are anchored at the reading time, so counts decay when activity stops.
     """
+    if not buckets:
+        return [0.0] * len(periods)
     current = now - now % bucket
-    sums = []
-    for p in periods:
-        oldest = current - p * bucket
-        sums.append(float(sum(c for b, c in (buckets or {}).items() if oldest <= b <= current)))
-    return sums
+    return [float(sum([c for b, c in buckets.items() if current - p * bucket <= b <= current])) for p in periods]
 
 
 def list_values(entries: tuple | None, duration: int, now: int) -> list[Any]:
@@ -111,3 +113,23 @@ def list_values(entries: tuple | None, duration: int, now: int) -> list[Any]:
         return [v for _, v in entries]
     oldest = now - duration
     return [v for ts, v in entries if ts >= oldest]
+
+
+class PeriodicSums:
+    """``periodic_sums`` with a memo per key: the same state object read in the same bucket gives the
+    same sums, and item counters are read by many rankings between two writes. A pure accelerator: the
+    memo holds the state object it was computed from and compares identity."""
+
+    __slots__ = ("bucket", "memo", "periods")
+
+    def __init__(self, bucket: int, periods: tuple[int, ...]) -> None:
+        self.bucket, self.periods, self.memo = bucket, periods, {}
+
+    def __call__(self, key: object, buckets: dict | None, now: int) -> list[float]:
+        current = now - now % self.bucket
+        hit = self.memo.get(key)
+        if hit is not None and hit[0] is buckets and hit[1] == current:
+            return hit[2]
+        sums = periodic_sums(buckets, self.bucket, self.periods, now)
+        self.memo[key] = (buckets, current, sums)
+        return sums

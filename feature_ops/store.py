@@ -33,6 +33,10 @@ class MemoryStore:
         ns = self.data.get(namespace)
         return None if ns is None else ns.get(key)
 
+    def getter(self, namespace: str):
+        """A fast ``key -> value`` lookup bound to one namespace's dict."""
+        return self.data.setdefault(namespace, {}).get
+
     def put(self, namespace: str, key: str, value: Any) -> None:
         ns = self.data.get(namespace)
         if ns is None:

@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from feature_ops.features.base import GLOBAL_ID, NAN, Feature, FeatureConfig, RankingContext
-from feature_ops.state import periodic_sums
+from feature_ops.state import PeriodicSums, periodic_sums
 from feature_ops.types import STRICT, Duration
 
 
@@ -66,6 +66,7 @@ class RateFeature(Feature):
         self.top, self.bottom = f"{self.name}_{config.top}", f"{self.name}_{config.bottom}"
         self.periods = tuple(config.periods)
         self.field = config.scope[5:] if config.scope.startswith("item.") else None
+        self._sums = PeriodicSums(config.bucket, self.periods)
 
     def columns(self):
         return [f"{self.name}_{p}" for p in self.periods]
@@ -120,13 +121,13 @@ class RateFeature(Feature):
             yield f"{self.bottom}_norm", GLOBAL_ID
 
     def values(self, ctx):
-        bucket, now, reader = self.config.bucket, ctx.now, ctx.reader
+        now, get, memo = ctx.now, ctx.reader.get, self._sums
         norm = self._norm_ratio(ctx) if self.config.normalize else None
         columns: list[list[float]] = [[] for _ in self.periods]
         for item in ctx.request.items:
             ids = self._read_ids(ctx, item)
-            tops = _sum_ids(reader, self.top, ids, bucket, self.periods, now)
-            bottoms = _sum_ids(reader, self.bottom, ids, bucket, self.periods, now)
+            tops = _sum_ids(get, memo, self.top, ids, now)
+            bottoms = _sum_ids(get, memo, self.bottom, ids, now)
             for i, col in enumerate(columns):
                 col.append(self._ratio(tops[i], bottoms[i], None if norm is None else norm[i]))
         return columns
@@ -155,9 +156,11 @@ def _field_ids(value) -> tuple[str, ...]:
     return ()
 
 
-def _sum_ids(reader, state, ids, bucket, periods, now) -> list[float]:
-    total = [0.0] * len(periods)
+def _sum_ids(get, memo: PeriodicSums, state: str, ids: tuple[str, ...], now: int) -> list[float]:
+    if len(ids) == 1:
+        return memo((state, ids[0]), get(state, ids[0]), now)
+    total = [0.0] * len(memo.periods)
     for sid in ids:
-        for i, v in enumerate(periodic_sums(reader.get(state, sid), bucket, periods, now)):
+        for i, v in enumerate(memo((state, sid), get(state, sid), now)):
             total[i] += v
     return total

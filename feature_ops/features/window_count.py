@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from feature_ops.features.base import Feature, FeatureConfig, request_ids, request_keys, scope_id
-from feature_ops.state import periodic_sums
+from feature_ops.state import PeriodicSums
 from feature_ops.types import Duration
 
 
@@ -56,6 +56,7 @@ class WindowCountFeature(Feature):
         self.periods = tuple(config.periods)
         self.scope = config.scope
         self._columns = [f"{self.name}_{p}" for p in self.periods]
+        self._sums = PeriodicSums(config.bucket, tuple(self.periods))
 
     def columns(self):
         return list(self._columns)
@@ -76,14 +77,14 @@ class WindowCountFeature(Feature):
         return request_keys(self.name, self.scope, request)
 
     def values(self, ctx):
-        get, name, bucket, periods, now = ctx.reader.get, self.name, self.config.bucket, self.periods, ctx.now
+        get, name, periods, now, memo = ctx.reader.get, self.name, self.periods, ctx.now, self._sums
         zeros = [0.0] * len(periods)
         sums: dict[str | None, list[float]] = {None: zeros}
         columns: list[list[float]] = [[] for _ in periods]
         for sid in request_ids(self.scope, ctx.request):
             row = sums.get(sid)
             if row is None:
-                row = sums[sid] = periodic_sums(get(name, sid), bucket, periods, now)
+                row = sums[sid] = memo(sid, get(name, sid), now)
             for col, v in zip(columns, row, strict=True):
                 col.append(v)
         return columns

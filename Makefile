@@ -1,0 +1,46 @@
+# rankstream: every target installs what it needs first, so each works on a fresh machine.
+PY_VERSION ?= 3.11
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+BIN        := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+SAMPLE     := out/ranklens
+CONFIG     := examples/ranklens/config.yml
+
+.PHONY: install system-deps test lint demo bootstrap-local bench clean
+
+$(PY):
+	python$(PY_VERSION) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+system-deps:  ## Java 17 and redis-server from Debian, when missing
+	@command -v java >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
+	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq redis-server)
+
+install: system-deps $(VENV)/.installed  ## venv with the project and its dev tools
+
+test: install  ## the whole test suite (starts its own Redis and Flink MiniCluster)
+	$(PY) -m pytest -q
+
+lint: install
+	$(BIN)/ruff check feature_ops jobs serving tests bench
+
+$(SAMPLE)/events/events.jsonl.gz: | $(VENV)/.installed
+	$(BIN)/rankstream generate --out $(SAMPLE)
+
+bootstrap-local: install $(SAMPLE)/events/events.jsonl.gz  ## PyFlink bootstrap of the sample on a local MiniCluster
+	$(BIN)/rankstream bootstrap $(CONFIG) --engine flink
+
+demo: install $(SAMPLE)/events/events.jsonl.gz  ## generate -> bootstrap -> (train -> api) on the sample
+	$(BIN)/rankstream validate --config $(CONFIG)
+	$(BIN)/rankstream bootstrap $(CONFIG) --engine flink
+
+bench: install $(SAMPLE)/events/events.jsonl.gz  ## every benchmark, one JSON line per figure
+	@for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf out .pytest_cache

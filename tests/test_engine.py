@@ -1,0 +1,117 @@
+"""The engine's clickthrough logic on hand-written cases: point-in-time values, joins, cascade, timeouts."""
+
+import math
+
+import yaml
+
+from feature_ops.config import parse_config
+from feature_ops.engine import Engine
+from feature_ops.events import parse_event
+from feature_ops.store import MemoryStore
+
+MIN = 60_000
+CONFIG = yaml.safe_load("""
+features:
+  - {name: popularity, type: number, source: item.popularity}
+  - {name: clicks, type: interaction_count, interaction: click, scope: item}
+  - {name: impressions, type: interaction_count, interaction: impression, scope: item}
+models:
+  m:
+    type: lambdamart
+    path: /tmp/m.model
+    backend: {type: xgboost}
+    weights: {click: 1, purchase: 3}
+    features: [popularity, clicks, impressions]
+bootstrap:
+  workdir: /tmp/wd
+  source: {type: file, path: /tmp/none}
+inference:
+  source: {type: rest}
+  state: {type: memory}
+""")
+
+
+def run(events, config=CONFIG):
+    out = []
+    engine = Engine(parse_config(config, env={}), MemoryStore(), emit=out.append)
+    for e in events:
+        engine.process(parse_event(e))
+    engine.finish()
+    return engine, out
+
+
+def item(i, ts, pop):
+    return {"event": "item", "id": f"e{i}{ts}", "timestamp": ts, "item": i, "fields": [{"name": "popularity", "value": pop}]}
+
+
+def ranking(rid, ts, items):
+    return {"event": "ranking", "id": rid, "timestamp": ts, "user": "u", "session": "s", "items": [{"id": i} for i in items]}
+
+
+def click(rid, ts, i, kind="click"):
+    return {"event": "interaction", "id": f"c{rid}{ts}{i}", "timestamp": ts, "ranking": rid, "user": "u", "session": "s", "type": kind, "item": i}
+
+
+def test_values_are_captured_when_the_ranking_arrives():
+    _, out = run([item("a", 0, 1), ranking("r1", 10, ["a", "b"]), item("a", 20, 99), click("r1", 30, "a")])
+    [ct] = out
+    [popularity] = ct.values["popularity"]
+    assert popularity[0] == 1.0 and math.isnan(popularity[1])
+    assert ct.labels({"click": 1}) == [1.0, 0.0]
+
+
+def test_cascade_impressions_up_to_the_deepest_click_feed_features():
+    engine, out = run([
+        ranking("r1", 0, ["a", "b", "c", "d"]), click("r1", 10, "c"), click("r1", 20, "a"),
+        ranking("r2", 40 * MIN, ["a", "b", "c", "d"]), click("r2", 41 * MIN, "d"),
+    ])
+    first, second = out
+    assert second.values["impressions"] == [[1.0, 1.0, 1.0, 0.0]]
+    assert second.values["clicks"] == [[1.0, 0.0, 1.0, 0.0]]
+    assert engine.stats["impression"] == 3 + 4
+
+
+def test_interaction_before_its_ranking_joins_and_injects_impressions():
+    engine, out = run([click("r1", 5, "b"), ranking("r1", 5, ["a", "b", "c"])])
+    [ct] = out
+    assert ct.labels({"click": 1}) == [0.0, 1.0, 0.0]
+    assert engine.stats["impression"] == 2
+
+
+def test_session_slides_with_activity_and_late_interactions_are_lost():
+    _, out = run([
+        ranking("r1", 0, ["a", "b"]),
+        click("r1", 29 * MIN, "a"),
+        click("r1", 58 * MIN, "b"),  # within 30m of the previous click: joins (sliding)
+        item("z", 200 * MIN, 1),  # advances the clock: r1 closes
+        click("r1", 201 * MIN, "a", "purchase"),  # too late
+    ])
+    [ct] = out
+    assert [(i, t) for i, t, _ in ct.interactions] == [("a", "click"), ("b", "click")]
+
+
+def test_labels_take_the_best_weight_unknown_types_weigh_zero_explicit_labels_win():
+    events = [
+        {"event": "ranking", "id": "r", "timestamp": 0, "items": [{"id": "a"}, {"id": "b"}, {"id": "c", "label": 2}]},
+        click("r", 1, "a"), click("r", 2, "a", "purchase"), click("r", 3, "b", "share"),
+    ]
+    _, [ct] = run(events)
+    assert ct.labels({"click": 1, "purchase": 3}) == [3.0, 0.0, 2.0]
+
+
+def test_rankings_without_interactions_are_counted_not_emitted():
+    engine, out = run([ranking("r1", 0, ["a"]), click("nope", 1, "a")])
+    assert out == [] and engine.stats["rankings without interactions"] == 1
+    assert engine.stats["interactions without ranking"] == 1
+
+
+def test_state_survives_a_store_handover_like_a_restore():
+    store = MemoryStore()
+    config = parse_config(CONFIG, env={})
+    first = Engine(config, store)
+    first.process(parse_event(ranking("r1", 0, ["a", "b"])))
+    out = []
+    second = Engine(config, store, emit=out.append)  # fresh engine over the same (restored) store
+    second.process(parse_event(click("r1", 10, "b")))
+    second.finish()
+    assert [ct.ranking.id for ct in out] == ["r1"] and out[0].labels({"click": 1}) == [0.0, 1.0]
