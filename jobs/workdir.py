@@ -136,7 +136,7 @@ def read_dataset(root: Path, model: str) -> pa.Table:
     path = root / "dataset" / f"{model}.parquet"
     if not path.exists():
         raise WorkdirError(f"{path} does not exist: run `rankstream bootstrap` first")
-    return pq.read_table(path)
+    return pq.ParquetFile(path).read()  # tolerates a feature column named like a key column (e.g. position)
 
 
 __all__ = ["KEY_COLUMNS", "DatasetWriter", "WorkdirError", "local_workdir", "read_dataset", "write_values"]

@@ -1,0 +1,166 @@
+"""One training run per lambdamart model: load, split, fit, evaluate against baselines, save, report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from feature_ops.config import Config, LambdaMARTModel
+from feature_ops.ranker import Ranker, RankerMeta, save_ranker
+from jobs.train import boosters, evaluate, report
+from jobs.train.data import Dataset, Part, from_table
+from jobs.train.errors import TrainError
+from jobs.train.split import split_groups
+from jobs.workdir import local_workdir, read_dataset
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class TrainResult:
+    model: str
+    path: Path
+    report: Path
+    plot: Path
+    metrics: dict[str, dict[str, float]]
+    counts: dict[str, int]
+    best_iteration: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def lambdamart_models(config: Config, model: str | None) -> list[str]:
+    names = [n for n, m in config.models.items() if isinstance(m, LambdaMARTModel)]
+    if model is None:
+        if not names:
+            raise TrainError("the config defines no lambdamart models")
+        return names
+    if model not in config.models:
+        raise TrainError(f"model '{model}' is not configured: expected one of {', '.join(config.models)}")
+    if model not in names:
+        raise TrainError(f"model '{model}' is of type '{config.models[model].type}': only lambdamart models are trained")
+    return [model]
+
+
+def train_models(config: Config, model: str | None = None, split: str | None = None,
+                 baselines: list[str] = (), log: Log = print) -> list[TrainResult]:  # fmt: skip
+    """Train one model, or every lambdamart model when ``model`` is None."""
+    return [train_model(config, name, split, list(baselines), log) for name in lambdamart_models(config, model)]
+
+
+def train_model(config: Config, name: str, split: str | None = None, baselines: list[str] = (),
+                log: Log = print) -> TrainResult:  # fmt: skip
+    model: LambdaMARTModel = config.models[name]  # type: ignore[assignment]
+    clock = Clock()
+    data = load(config, name, model)
+    clock.lap("load")
+    spec, seed = split or model.split, model.backend.seed
+    train, test = split_parts(data, spec, seed)
+    columns = evaluate.baseline_columns(data, list(baselines))
+    metrics = evaluate.eval_metrics(model.eval)
+    curve_metric = next(m for m in metrics if m.startswith("ndcg"))
+    clock.lap("prepare")
+    log(f"model '{name}': {model.backend.type}, split {spec}: train {len(train.groups):,} rankings "
+        f"({train.rows:,} rows), test {len(test.groups):,} rankings ({test.rows:,} rows)")  # fmt: skip
+    fitted = boosters.fit(model.backend, train, test, data.columns, data.categorical, curve_metric, log)
+    clock.lap("fit")
+    counts = _counts(data, train, test)
+    ranker = Ranker(_meta(config, name, data, fitted, spec, counts), fitted.booster)
+    scores = {name: ranker.score(test.X), **evaluate.baseline_scores(test, columns, seed)}
+    results = evaluate.evaluate(test, scores, metrics)
+    ranker.meta.metrics = results
+    stats = report.feature_stats(data.all.X, data.columns, boosters.importance(fitted, data.columns))
+    clock.lap("evaluate")
+    save_ranker(model.path, ranker)
+    clock.lap("save")
+    log(f"best iteration {fitted.best_iteration} of {fitted.iterations}; test metrics "
+        f"({counts['test_evaluated']:,} rankings with a positive label):")  # fmt: skip
+    log(evaluate.format_table(results, metrics))
+    log(report.format_stats(stats, data.groups, data.all.rows))
+    result = TrainResult(name, Path(model.path), *report.report_paths(model.path, name), results, counts,
+                         fitted.best_iteration, clock.laps | {"booster": fitted.seconds})  # fmt: skip
+    _write_report(result, ranker.meta, fitted, stats, curve_metric)
+    result.timings["report"] = clock.lap("report")
+    log(f"saved {result.path} (+ .meta.json), {result.report}, {result.plot}")
+    return result
+
+
+def load(config: Config, name: str, model: LambdaMARTModel) -> Dataset:
+    root = local_workdir(config.bootstrap.workdir, create=False)
+    data = from_table(read_dataset(root, name), name)
+    if data.features != model.features:
+        raise TrainError(
+            f"dataset of model '{name}' was bootstrapped with features [{', '.join(data.features)}] but the config "
+            f"defines [{', '.join(model.features)}]: run `rankstream bootstrap` again"
+        )
+    _check_labels(name, model, data.all.label)
+    return data
+
+
+def _check_labels(name: str, model: LambdaMARTModel, label: np.ndarray) -> None:
+    if getattr(model.backend, "objective", "lambdarank") == "rank:pairwise":
+        return
+    bad = label[(label != np.round(label)) | (label < 0) | (label > 30)]
+    if len(bad):
+        raise TrainError(
+            f"model '{name}': {model.backend.type} lambdarank needs whole-number labels in 0..30, but weights "
+            f"{model.weights} give {bad[0]:g}: use whole-number weights (or xgboost objective rank:pairwise)"
+        )
+
+
+def split_parts(data: Dataset, spec: str, seed: int) -> tuple[Part, Part]:
+    test_mask = split_groups(spec, data.group_time, data.group_user, seed)
+    train, test = data.part(~test_mask), data.part(test_mask)
+    for side, part in (("train", train), ("test", test)):
+        if not (part.label > 0).any():
+            raise TrainError(
+                f"model '{data.model}': the {side} split ({spec}) of {data.groups:,} rankings has no positive label"
+            )
+    return train, test
+
+
+def _counts(data: Dataset, train: Part, test: Part) -> dict[str, int]:
+    positive = np.add.reduceat(test.label > 0, test.offsets[:-1]) > 0 if test.rows else np.array([])
+    return {
+        "rankings": data.groups, "rows": data.all.rows,
+        "train_rankings": len(train.groups), "train_rows": train.rows,
+        "test_rankings": len(test.groups), "test_rows": test.rows, "test_evaluated": int(positive.sum()),
+    }  # fmt: skip
+
+
+def _meta(config: Config, name: str, data: Dataset, fitted: boosters.Fitted, spec: str,
+          counts: dict[str, int]) -> RankerMeta:  # fmt: skip
+    model: LambdaMARTModel = config.models[name]  # type: ignore[assignment]
+    hashes = {f: config.feature(f).config_hash() for f in model.features}
+    params = fitted.params | {"split": spec, "best_iteration": fitted.best_iteration, "iterations": fitted.iterations}
+    return RankerMeta(name, fitted.backend, data.columns, data.categorical, list(model.features), hashes,
+                      params, {}, counts)  # fmt: skip
+
+
+def _write_report(result: TrainResult, meta: RankerMeta, fitted: boosters.Fitted, stats: list[dict[str, Any]],
+                  metric: str) -> None:  # fmt: skip
+    doc = {
+        "model": result.model, "backend": meta.backend, "path": str(result.path), "params": meta.params,
+        "metrics": result.metrics, "curves": {metric: fitted.curves}, "best_iteration": fitted.best_iteration,
+        "features": stats, "counts": result.counts, "timings": result.timings,
+    }  # fmt: skip
+    report.write_report(result.report, doc)
+    baselines = {n: v[metric] for n, v in result.metrics.items() if n != result.model}
+    report.plot_curves(result.plot, result.model, metric, fitted.curves, baselines, fitted.best_iteration)
+
+
+class Clock:
+    """Wall-clock laps: ``lap(name)`` records the seconds since the previous lap."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> float:
+        now = time.perf_counter()
+        self.laps[name], self.last = now - self.last, now
+        return self.laps[name]

@@ -1,0 +1,268 @@
+"""Training: metrics against hand-computed values, splits, honest evaluation on a generated sample,
+determinism, both boosters, and the model artifact's feature check."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from feature_ops.config import parse_config
+from feature_ops.features import FEATURE_TYPES
+from feature_ops.ranker import ModelMismatchError, RankerMeta, feature_mismatch, load_ranker, read_ranker
+from jobs.cli import main
+from jobs.embedded import bootstrap_embedded
+from jobs.generate import generate, load_truth
+from jobs.train import TrainError, evaluate, train_model
+from jobs.train.command import load, split_parts
+from jobs.train.metrics import Grouped
+from jobs.train.split import split_groups
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "ranklens" / "config.yml"
+SIZES = {"users": 100, "items": 300, "rankings": 3000}
+FEATURES = ["popularity", "vote_avg", "vote_cnt", "ctr", "global_item_click_count", "liked_genre", "liked_actors",
+            "liked_director", "liked_tags", "query_title_match", "position"]  # fmt: skip
+D2, D3, D4 = 1 / math.log2(3), 1 / math.log2(4), 1 / math.log2(5)
+
+
+# --- metrics: one group per row, scores rank items left to right unless given ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("labels", "scores", "metric", "expected"),
+    [
+        ([0, 1, 0, 0], [4, 3, 2, 1], "ndcg@10", D2),
+        ([0, 1, 0, 0], [4, 3, 2, 1], "ndcg@1", 0.0),
+        ([1, 0, 0, 0], [4, 3, 2, 1], "ndcg@10", 1.0),
+        ([0, 2, 1, 0], [4, 3, 2, 1], "ndcg@10", (3 * D2 + 1 * D3) / (3 + 1 * D2)),
+        ([0, 2, 1, 0], [1, 2, 3, 4], "ndcg@10", (1 * D2 + 3 * D3) / (3 + 1 * D2)),
+        ([0, 2, 1, 0], [4, 3, 2, 1], "ndcg@2", 3 * D2 / (3 + D2)),
+        ([0, 1, 0, 1], [4, 3, 2, 1], "map@10", (1 / 2 + 2 / 4) / 2),
+        ([0, 1, 0, 1], [4, 3, 2, 1], "map@2", (1 / 2) / 2),
+        ([1, 1, 0, 0], [4, 3, 2, 1], "map@10", 1.0),
+        ([0, 0, 1, 0], [4, 3, 2, 1], "mrr", 1 / 3),
+        ([0, 0, 1, 0], [4, 3, 2, 1], "mrr@2", 0.0),
+        ([0, 0, 1, 0], [1, 2, 3, 4], "mrr", 1 / 2),
+        ([0, 1, 0, 0], [1, 1, 1, 1], "mrr", 1 / 2),  # ties keep dataset order
+        ([0, 1, 0, 0], [1, np.nan, 0, 0], "mrr", 1 / 4),  # NaN ranks last
+    ],
+)
+def test_metric_matches_hand_computed_value(labels, scores, metric, expected):
+    grouped = Grouped(np.array(labels, dtype=float), np.array([0, len(labels)]))
+    assert grouped.metric(metric, np.array(scores, dtype=float)) == pytest.approx(expected)
+
+
+def test_groups_without_positive_label_are_excluded():
+    labels = np.array([0, 1, 0, 0, 0, 0, 0, 0])  # second group has no positive label
+    grouped = Grouped(labels.astype(float), np.array([0, 4, 8]))
+    assert grouped.groups == 1
+    assert grouped.metric("ndcg@10", np.arange(8, 0, -1, dtype=float)) == pytest.approx(D2)
+
+
+def test_metric_means_over_groups():
+    labels = np.array([1, 0, 0, 1], dtype=float)
+    grouped = Grouped(labels, np.array([0, 2, 4]))
+    assert grouped.metric("mrr", np.array([2.0, 1.0, 2.0, 1.0])) == pytest.approx((1 + 1 / 2) / 2)
+
+
+# --- splits --------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def groups() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    return rng.integers(0, 10_000, 1000), rng.integers(0, 40, 1000)
+
+
+@pytest.mark.parametrize(("spec", "test_share"), [("time=80%", 0.2), ("random=80%", 0.2), ("hold_last=20%", 0.2),
+                                                  ("time=50%", 0.5), ("random=90%", 0.1), ("hold_last=30%", 0.3)])  # fmt: skip
+def test_split_is_deterministic_and_sized(groups, spec, test_share):
+    time, user = groups
+    test = split_groups(spec, time, user, seed=1)
+    assert np.array_equal(test, split_groups(spec, time, user, seed=1))
+    assert test.dtype == bool and len(test) == len(time)  # each ranking on exactly one side
+    assert test.mean() == pytest.approx(test_share, abs=0.03)
+
+
+def test_time_split_tests_on_the_newest(groups):
+    time, user = groups
+    test = split_groups("time=80%", time, user, seed=1)
+    assert time[~test].max() <= time[test].min()
+
+
+def test_hold_last_tests_on_each_users_latest(groups):
+    time, user = groups
+    test = split_groups("hold_last=20%", time, user, seed=1)
+    for u in np.unique(user):
+        mine = user == u
+        if test[mine].any() and (~test[mine]).any():
+            assert time[mine & ~test].max() <= time[mine & test].min()
+
+
+def test_random_split_depends_on_seed(groups):
+    time, user = groups
+    assert not np.array_equal(split_groups("random=80%", time, user, 1), split_groups("random=80%", time, user, 2))
+
+
+def test_bad_split_is_rejected(groups):
+    with pytest.raises(TrainError, match=r"^split must be time=N%, random=N% or hold_last=N%, got 'last=3'$"):
+        split_groups("last=3", *groups, seed=0)
+
+
+# --- model artifact: feature check ------------------------------------------------------------------------------
+
+
+def _meta(features: list[str], hashes: dict[str, str]) -> RankerMeta:
+    return RankerMeta("main", "xgboost", features, [], features, hashes)
+
+
+@pytest.mark.parametrize(
+    ("names", "hashes", "message"),
+    [
+        (["a", "b"], {"a": "1", "b": "2"}, None),
+        (["a", "c"], {"a": "1", "c": "3"},
+         "model 'main' was trained with features [a, b] but the config defines [a, c]: missing b, new c"),
+        (["a"], {"a": "1"}, "model 'main' was trained with features [a, b] but the config defines [a]: missing b"),
+        (["a", "b", "c"], {"a": "1", "b": "2", "c": "3"},
+         "model 'main' was trained with features [a, b] but the config defines [a, b, c]: new c"),
+        (["b", "a"], {"a": "1", "b": "2"},
+         "model 'main' was trained with features [a, b] but the config defines [b, a]: different order"),
+        (["a", "b"], {"a": "9", "b": "2"}, "model 'main' was trained with other definitions of features: a"),
+    ],
+)  # fmt: skip
+def test_feature_mismatch_names_the_differences(names, hashes, message):
+    assert feature_mismatch("main", _meta(["a", "b"], {"a": "1", "b": "2"}), names, hashes) == message
+
+
+# --- the generated sample -------------------------------------------------------------------------------------------
+
+
+def _raw_config(out: Path, iterations: int = 200) -> dict:
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    features = raw["features"] + [{"name": "position", "type": "position", "position": 5}]
+    raw["features"] = [f for f in features if f["name"] in FEATURES + ["budget"] and f["type"] in FEATURE_TYPES]
+    for feature in raw["features"]:
+        if feature["type"] == "interacted_with":
+            feature.update(count=50, duration="60d")
+    used = [f["name"] for f in raw["features"] if f["name"] != "budget"]
+    raw["models"] = {
+        backend: {"type": "lambdamart", "path": str(out / "models" / f"{backend}.model"), "features": used,
+                  "backend": {"type": backend, "iterations": iterations, "maxDepth": 6}, "weights": {"click": 1, "like": 2}}
+        for backend in ("xgboost", "lightgbm")
+    }  # fmt: skip
+    raw["bootstrap"].update(workdir=str(out / "workdir"), source={"type": "file", "path": str(out / "events")})
+    return raw
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample")
+    summary = generate(out, seed=7, **SIZES)
+    raw = _raw_config(out)
+    (out / "config.yml").write_text(yaml.safe_dump(raw))
+    config = parse_config(raw)
+    bootstrap_embedded(config)
+    return out, raw, config, load_truth(summary.truth_path)
+
+
+@pytest.fixture(scope="module")
+def trained(sample):
+    _, _, config, _ = sample
+    return {name: train_model(config, name, log=lambda line: None) for name in config.models}
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_model_beats_baselines_and_nears_oracle(sample, trained, backend):
+    _, _, config, truth = sample
+    data = load(config, backend, config.models[backend])
+    _, test = split_parts(data, "time=80%", 0)
+    oracle = Grouped(test.label, test.offsets).metric("ndcg@10", evaluate.oracle_scores(data, test, truth))
+    ndcg = {name: values["ndcg@10"] for name, values in trained[backend].metrics.items()}
+    assert ndcg[backend] >= ndcg[evaluate.ORIGINAL] + 0.03
+    assert ndcg[backend] >= ndcg[evaluate.RANDOM] + 0.2
+    # 0.9 of the oracle is reached on the full 8,000-ranking sample; this 3,000-ranking one gets about 0.86
+    assert ndcg[backend] >= 0.83 * oracle
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_saved_model_loads_and_scores_as_evaluated(sample, trained, backend):
+    _, _, config, _ = sample
+    ranker = load_ranker(config.models[backend].path, config, backend)
+    data = load(config, backend, config.models[backend])
+    _, test = split_parts(data, "time=80%", 0)
+    scores = ranker.score(test.X)
+    assert evaluate.evaluate(test, {"m": scores}, ["ndcg@10"])["m"]["ndcg@10"] == trained[backend].metrics[backend]["ndcg@10"]
+    contributions = ranker.contributions(test.X[:300])
+    assert contributions.shape == (300, len(ranker.columns) + 1)
+    assert np.allclose(contributions.sum(axis=1), scores[:300], atol=1e-3)
+    assert ranker.meta.counts["test_rankings"] == len(test.groups) and ranker.meta.backend == backend
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_same_seed_gives_same_model_bytes(sample, tmp_path, backend):
+    out, raw, _, _ = sample
+    runs = []
+    for run in ("a", "b"):
+        raw = _raw_config(out, iterations=15)
+        raw["models"][backend]["path"] = str(tmp_path / run / "model")
+        result = train_model(parse_config(raw), backend, log=lambda line: None)
+        runs.append(((tmp_path / run / "model").read_bytes(), result.metrics))
+    assert runs[0] == runs[1]
+
+
+def test_config_with_other_features_is_refused(sample, trained):
+    _, raw, _, _ = sample
+    changed = json.loads(json.dumps(raw))
+    features = changed["models"]["xgboost"]["features"]
+    features[features.index("vote_cnt")] = "budget"
+    with pytest.raises(ModelMismatchError) as error:
+        load_ranker(raw["models"]["xgboost"]["path"], parse_config(changed), "xgboost")
+    trained_with, defined = ", ".join(raw["models"]["xgboost"]["features"]), ", ".join(features)
+    assert str(error.value) == (
+        f"model 'xgboost' was trained with features [{trained_with}] but the config defines [{defined}]: "
+        "missing vote_cnt, new budget"
+    )
+
+
+def test_config_with_changed_definition_is_refused(sample, trained):
+    _, raw, _, _ = sample
+    changed = json.loads(json.dumps(raw))
+    next(f for f in changed["features"] if f["name"] == "popularity")["ttl"] = "30d"
+    with pytest.raises(ModelMismatchError, match=r"^model 'lightgbm' was trained with other definitions of features: popularity$"):
+        load_ranker(raw["models"]["lightgbm"]["path"], parse_config(changed), "lightgbm")
+
+
+def test_cli_trains_logs_and_writes_report(sample, capsys):
+    out, raw, _, _ = sample
+    raw = _raw_config(out, iterations=5)
+    raw["models"]["xgboost"]["path"] = str(out / "cli" / "xgboost.model")
+    (out / "cli.yml").write_text(yaml.safe_dump(raw))
+    assert main(["train", str(out / "cli.yml"), "xgboost", "--split", "random=70%", "--baseline", "popularity"]) == 0
+    printed = capsys.readouterr().out
+    assert "[0] NDCG@train = " in printed and " NDCG@test = " in printed
+    assert re.search(r"\nscorer +ndcg@10 +map@10 +mrr\nxgboost +0\.\d{4} ", printed)
+    assert re.search(r"\n  popularity: +zero=\d+ nonzero=\d+ nan=\d+ weight=\d", printed)
+    report = json.loads((out / "cli" / "xgboost.report.json").read_text())
+    assert set(report["metrics"]) == {"xgboost", "original order", "random order", "popularity"}
+    assert report["params"]["split"] == "random=70%" and len(report["curves"]["ndcg@10"]["test"]) == 5
+    assert (out / "cli" / "xgboost.ndcg.png").stat().st_size > 1000
+    assert read_ranker(out / "cli" / "xgboost.model").meta.features == raw["models"]["xgboost"]["features"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope"], "error: model 'nope' is not configured: expected one of lightgbm, xgboost"),
+        (["xgboost", "--baseline", "pop"], "error: --baseline 'pop' is not a column of model 'xgboost': expected one of "),
+        (["xgboost", "--split", "time=80"], "error: split must be time=N%, random=N% or hold_last=N%, got 'time=80'"),
+    ],
+)
+def test_cli_errors_say_what_to_fix(sample, capsys, args, message):
+    out, _, _, _ = sample
+    assert main(["train", str(out / "config.yml"), *args]) == 2
+    assert capsys.readouterr().err.startswith(message)
