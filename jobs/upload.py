@@ -1,0 +1,48 @@
+"""``rankstream upload CONFIG``: write the bootstrap's latest values into the Redis of ``inference.state``.
+
+Keys, values and TTLs follow ``serving.store`` (``<prefix>:<state namespace>:<scope id>``, codec bytes,
+TTL remaining at the bootstrap's last event time). Writes are pipelined ``SET ... PX`` in batches, so
+running it twice leaves the same state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from feature_ops.config import Config, ConfigError
+from feature_ops.featureset import FeatureSet
+from jobs.workdir import local_workdir, read_values
+from serving.store import KeyLayout, ValueStore, open_store, ttl_items
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    keys: int
+    expired: int
+    seconds: float
+    used_memory: int | None
+
+
+def upload(config: Config, progress: Progress | None = None, store: ValueStore | None = None,
+           batch: int = 1000) -> UploadResult:  # fmt: skip
+    """Upload every live record of ``<workdir>/values/values.jsonl.gz``; returns counts and Redis memory."""
+    state = config.inference.state
+    if state.type != "redis" and store is None:
+        raise ConfigError("inference.state.type is 'memory': upload needs type: redis (memory state loads the workdir itself)")
+    features = FeatureSet(config.features)
+    root = local_workdir(config.bootstrap.workdir, create=False)
+    records = list(read_values(root, features))
+    now = max((record[1] for _, _, record in records), default=0)
+    layout = KeyLayout(features, getattr(state, "prefix", "rs"))
+    store = store or open_store(state)
+    start, written = time.perf_counter(), 0
+    items = list(ttl_items(features, layout, records, now))
+    for i in range(0, len(items), batch):
+        written += store.put_many(items[i : i + batch])
+        if progress is not None:
+            progress(written)
+    return UploadResult(written, len(records) - len(items), time.perf_counter() - start, store.used_memory())

@@ -1,0 +1,161 @@
+"""The reranking API (Starlette): ``POST /rank/{model}``, ``POST /feedback``, ``GET /health``,
+``GET /metrics``, ``GET /openapi.json``.
+
+Resources (store, models, feedback sink, metrics) belong to the app's lifespan. Every failure is an
+``ApiError`` (or an ``EventError``, reported as 400) turned into ``{"error": message}`` by one handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from feature_ops.config import Config
+from feature_ops.events import EventError, parse_ranking_request
+from serving.errors import ApiError, BadRequest, ModelNotConfigured, PayloadTooLarge, StoreUnavailable
+from serving.feedback import parse_feedback
+from serving.metrics import MetricsMiddleware
+from serving.openapi import SPEC
+from serving.resources import Resources, load_resources
+
+log = logging.getLogger(__name__)
+_FLAGS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def json_response(data, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status, media_type="application/json")
+
+
+async def rank(request: Request) -> Response:
+    start = time.perf_counter()
+    res: Resources = request.app.state.resources
+    name = request.path_params["model"]
+    pipeline = res.pipelines.get(name)
+    if pipeline is None:
+        raise ModelNotConfigured(name)
+    explain = _flag(request, "explain")
+    ranking = parse_ranking_request(_parse_json(await read_body(request)))
+    items = pipeline.rank(ranking, explain)
+    return json_response({"items": items, "took": round((time.perf_counter() - start) * 1000, 3)})
+
+
+async def feedback(request: Request) -> Response:
+    res: Resources = request.app.state.resources
+    parsed = parse_feedback(await read_body(request))
+    res.sink.accept(parsed.events)
+    res.metrics.feedback.labels("accepted").inc(len(parsed.events))
+    res.metrics.feedback.labels("rejected").inc(parsed.rejected)
+    body = {"accepted": len(parsed.events), "rejected": parsed.rejected, "errors": parsed.errors}
+    return json_response(body, 400 if parsed.rejected and not parsed.events else 200)
+
+
+async def health(request: Request) -> Response:
+    reasons = request.app.state.resources.health()
+    if reasons:
+        return json_response({"status": "unavailable", "reasons": reasons}, 503)
+    return json_response({"status": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(request.app.state.resources.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+async def openapi(request: Request) -> Response:
+    return json_response(SPEC)
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, refusing more than ``inference.maxBodyBytes`` (by header, then while streaming)."""
+    limit = request.app.state.resources.config.inference.maxBodyBytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_json(body: bytes):
+    if not body.strip():
+        raise BadRequest("request body is empty: send a ranking request as a JSON object")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise BadRequest(f"request body is not valid JSON: {e}") from None
+
+
+def _flag(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "false").lower()
+    if raw not in _FLAGS:
+        raise BadRequest(f"query parameter '{name}' must be true or false, got '{raw}'")
+    return _FLAGS[raw]
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, StoreUnavailable):
+        request.app.state.resources.metrics.store_errors.inc()
+    if isinstance(exc, ApiError):
+        return json_response({"error": exc.message}, exc.status)
+    if isinstance(exc, EventError):
+        return json_response({"error": str(exc)}, 400)
+    assert isinstance(exc, HTTPException)
+    return json_response({"error": exc.detail}, exc.status_code)
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return json_response({"error": "internal error: see the API log"}, 500)
+
+
+ROUTES = [
+    Route("/rank/{model}", rank, methods=["POST"]),
+    Route("/feedback", feedback, methods=["POST"]),
+    Route("/health", health, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
+]
+
+
+def create_app(config: Config, resources: Resources | None = None) -> Starlette:
+    """The ASGI app; its lifespan opens the resources (unless given, e.g. checked earlier by the CLI)
+    and closes them at shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        app.state.resources = resources or load_resources(config)
+        yield
+        app.state.resources.close()
+
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: api_error, EventError: api_error, HTTPException: api_error, Exception: internal_error,
+        },
+    )  # fmt: skip
+    app.add_middleware(MetricsMiddleware)
+    return app
+
+
+def serve(config: Config, host: str | None = None, port: int | None = None, values=None) -> None:
+    """Run the API with uvicorn (one worker) on inference.host:port unless overridden; ``values`` seed
+    memory state (see ``load_resources``)."""
+    import uvicorn
+
+    app = create_app(config, load_resources(config, values=values))
+    uvicorn.run(
+        app, host=host or config.inference.host, port=port or config.inference.port, log_level="warning",
+        access_log=False,
+    )  # fmt: skip

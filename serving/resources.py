@@ -1,0 +1,59 @@
+"""What the API owns while it runs: the value store, one ranking pipeline per model, the feedback sink
+and the metrics. Built once at startup (``load_resources``) and closed at shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from feature_ops.config import Config
+from feature_ops.featureset import FeatureSet
+from serving.errors import ApiError
+from serving.feedback import EngineSink, StreamSink
+from serving.metrics import Metrics
+from serving.models import load_scorer
+from serving.ranking import RankPipeline
+from serving.store import KeyLayout, ValueStore, open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Resources:
+    config: Config
+    store: ValueStore
+    pipelines: dict[str, RankPipeline]
+    sink: StreamSink | EngineSink
+    metrics: Metrics
+
+    def health(self) -> list[str]:
+        """Why the API cannot serve every model right now; empty when healthy."""
+        reasons = [
+            f"model '{name}' is not loaded: {p.scorer.error}" for name, p in self.pipelines.items() if p.scorer.error
+        ]
+        try:
+            self.store.ping()
+        except ApiError as e:
+            reasons.append(e.message)
+        return reasons
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def load_resources(config: Config, store: ValueStore | None = None, values: Iterable | None = None) -> Resources:
+    """Open the state store and load every model. With memory state, ``values`` (the bootstrap's latest
+    (state, scope id, record) triples, read from the workdir by the caller) seed the API's own engine."""
+    state = config.inference.state
+    prefix = getattr(state, "prefix", "rs")
+    store = store if store is not None else open_store(state)
+    pipelines = {name: RankPipeline(config, load_scorer(config, name), store, prefix) for name in config.models}
+    for name, pipeline in pipelines.items():
+        if pipeline.scorer.error:
+            log.warning("model '%s' is not loaded: %s", name, pipeline.scorer.error)
+    if state.type == "redis":
+        sink: StreamSink | EngineSink = StreamSink(store)
+    else:
+        sink = EngineSink(config, store, KeyLayout(FeatureSet(config.features), prefix), values or ())
+    return Resources(config, store, pipelines, sink, Metrics())
