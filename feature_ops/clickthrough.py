@@ -23,6 +23,8 @@ class Pending:
     interactions: list[tuple[str, str, int]] = field(default_factory=list)
     deepest: int = -1
     expires: int = 0
+    flushed: bool = False
+    """Already written to a dataset by a flush (end of a bootstrap); a continuing job keeps joining it."""
 
 
 @dataclass(slots=True)

@@ -76,8 +76,17 @@ class Engine:
         self._apply(event)
 
     def finish(self) -> None:
-        """Close every open session (end of input)."""
+        """Close every open session (end of input, nothing will follow)."""
         self._expire(None)
+
+    def flush(self) -> None:
+        """Emit every open session's clickthrough but keep the sessions open: the end of a bootstrap
+        whose state a continuing job (restored from its savepoint) may still extend."""
+        for rid, pending in sorted(self.store.items(self.sessions_ns), key=lambda kv: (kv[1].expires, kv[0])):
+            if not pending.flushed:
+                self._close(pending)
+                pending.flushed = True
+                self.store.put(self.sessions_ns, rid, pending)
 
     def reader(self, now: int | None = None) -> RecordReader:
         if self._reader is None:
@@ -166,6 +175,8 @@ class Engine:
             self._close(pending)
 
     def _close(self, pending: Pending) -> None:
+        if pending.flushed:
+            return
         if pending.ranking is None:
             self.stats["interactions without ranking"] += len(pending.interactions)
             return

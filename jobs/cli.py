@@ -70,6 +70,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return run_validate(args.config, args.data)
 
 
+def cmd_upload(args: argparse.Namespace) -> int:
+    from jobs.upload import upload
+    from serving.errors import ApiError
+
+    try:
+        result = upload(load_config(args.config), throughput_line("keys"))
+    except ApiError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 2
+    memory = "unknown" if result.used_memory is None else f"{result.used_memory / 2**20:,.1f} MiB"
+    print(f"upload: {result.keys:,} keys in {result.seconds:.1f}s ({result.expired:,} expired records skipped); "
+          f"redis used_memory {memory}")
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from feature_ops.featureset import FeatureSet
+    from jobs.workdir import local_workdir, read_values
+    from serving.app import serve
+
+    config = load_config(args.config)
+    values = None
+    if config.inference.state.type == "memory":
+        root = local_workdir(config.bootstrap.workdir, create=False)
+        values = list(read_values(root, FeatureSet(config.features)))
+    serve(config, args.host, args.port, values)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rankstream", description="Learning-to-rank: bootstrap, train, serve.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -95,7 +124,36 @@ def build_parser() -> argparse.ArgumentParser:
                         "embedded: one process, no savepoint")
     p.add_argument("--parallelism", type=int, help="override bootstrap.parallelism")
     p.set_defaults(func=cmd_bootstrap)
+
+    p = sub.add_parser("upload", help="write the bootstrap's latest feature values into Redis (inference.state)")
+    p.add_argument("config", help="config YAML (or set RANKSTREAM_CONFIG)")
+    p.set_defaults(func=cmd_upload)
+
+    p = sub.add_parser("api", help="serve /rank, /feedback, /health and /metrics (inference.host:port)")
+    p.add_argument("config", help="config YAML (or set RANKSTREAM_CONFIG)")
+    p.add_argument("--host", help="override inference.host")
+    p.add_argument("--port", type=int, help="override inference.port")
+    p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("train", help="train lambdamart models on the bootstrap dataset and evaluate them on a test split")
+    p.add_argument("config", help="config YAML (or set RANKSTREAM_CONFIG)")
+    p.add_argument("model", nargs="?", help="model name (default: every lambdamart model)")
+    p.add_argument("--split", help="time=N%%, random=N%% or hold_last=N%% (default: models.<m>.split, time=80%%)")
+    p.add_argument("--baseline", action="append", default=[], metavar="FEATURE",
+                   help="also evaluate the order of this feature column, descending (repeatable)")
+    p.set_defaults(func=cmd_train)
     return parser
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from jobs.train import TrainError, train_models
+
+    try:
+        train_models(load_config(args.config), args.model, args.split, args.baseline, log=print)
+    except TrainError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,7 +64,7 @@ def bootstrap_embedded(config: Config, progress: Progress | None = None) -> Boot
         events += 1
         if progress is not None and events % 4096 == 0:
             progress(events)
-    engine.finish()
+    engine.flush()
     rows = writer.close()
     values = write_values(root, engine.features, engine.latest())
     seconds = time.perf_counter() - start

@@ -1,0 +1,115 @@
+"""The bootstrap as a PyFlink job: the embedded engine's logic hosted in a keyed operator over MapState.
+
+Graph (one crossing of the JVM boundary per 256 events)::
+
+    HybridSource(FileSource per input file, in path order -> monitored control dir)   p1
+      -> Batcher: raw lines into batches of 256 (PICKLED_BYTE_ARRAY)                     p1, chained
+      -> key_by(shard) -> EngineHost: parse, features, clickthroughs; state in MapState   keyed
+
+Point-in-time training rows need every event applied in one total order against all feature state
+(a ranking reads item, user and session state at once), so the engine runs as one keyed shard; the
+parallelism setting applies to the job, but only one subtask receives data. At the end of the input
+the host flushes the datasets and latest values into the workdir, then the driver stops the job with
+a savepoint that the update job restores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from feature_ops.config import Config
+from feature_ops.engine import Engine
+from feature_ops.reader import Rejects, decode_line, event_files
+from feature_ops.store import MemoryStore
+from jobs.embedded import BootstrapResult, Progress, input_path, manifest
+from jobs.flink.inputs import InputPlan, plan_inputs
+from jobs.workdir import DatasetWriter, local_workdir, write_manifest, write_values
+
+STATS_FILE = "_engine-stats.json"
+HOST_UID = "feature-engine"
+
+
+class BootstrapEngine:
+    """Runs inside the Flink operator: decodes lines, feeds the engine, writes outputs on finish."""
+
+    def __init__(self, config: Config, store, root: str, plan: InputPlan) -> None:
+        self.root, self.plan = Path(root), plan
+        self.rejects = Rejects(config.bootstrap.errors)
+        self.engine = Engine(config, store)
+        self.writer: DatasetWriter | None = None
+        self.config = config
+        self.events = 0
+
+    def _writer(self) -> DatasetWriter:
+        if self.writer is None:
+            self.writer = DatasetWriter(self.root, self.config, self.engine.features)
+            self.engine.emit = self.writer.add
+        return self.writer
+
+    def process_batch(self, first: int, lines: list[str]) -> list:
+        self._writer()
+        for offset, line in enumerate(lines):
+            if line.strip():
+                event = decode_line(line, self.plan.locate(first + offset), self.rejects)
+                if event is not None:
+                    self.engine.process(event)
+                    self.events += 1
+        return []
+
+    def finish(self) -> list:
+        writer = self._writer()
+        self.engine.flush()
+        rows = writer.close()
+        values = write_values(self.root, self.engine.features, self.engine.latest())
+        stats = {"events": self.events, "rows": rows, "values": values, "stats": dict(self.engine.stats),
+                 "bad_lines": self.rejects.count, "messages": self.rejects.messages}
+        (self.root / STATS_FILE).write_text(json.dumps(stats))
+        return []
+
+
+class BootstrapFactory:
+    """Picklable ``factory(store) -> engine`` shipped to the operator."""
+
+    def __init__(self, config: Config, root: str, plan: InputPlan) -> None:
+        self.config, self.root, self.plan = config, root, plan
+
+    def __call__(self, store) -> BootstrapEngine:
+        return BootstrapEngine(self.config, store, self.root, self.plan)
+
+
+def bootstrap_flink(config: Config, progress: Progress | None = None, restore_from: str | None = None) -> BootstrapResult:
+    """Run the bootstrap job on a local MiniCluster and stop it with a savepoint in <workdir>/savepoint."""
+    from jobs.flink.runtime import create_env, ensure_python_on_path, flink_configuration, run_to_savepoint
+
+    ensure_python_on_path()  # before anything starts the JVM: thread mode finds libpython via PATH
+    from jobs.flink.pipeline import engine_stream
+
+    root = local_workdir(config.bootstrap.workdir)
+    plan = plan_inputs(event_files(input_path(config)), root / "_input")
+    (root / STATS_FILE).unlink(missing_ok=True)
+    start = time.perf_counter()
+    settings = flink_configuration(parallelism=config.bootstrap.parallelism, restore_from=restore_from)
+    env = create_env(settings)
+    namespaces = Engine(config, MemoryStore()).namespaces
+    factory = BootstrapFactory(config, str(root), plan)
+    control = str(root / "flink-control")
+    engine_stream(env, plan.paths, control, factory, namespaces, host_uid=HOST_UID).map(lambda x: x).name("sink")
+    report = None if progress is None else (lambda p: progress(p.lines))
+    run = run_to_savepoint(env, "rankstream-bootstrap", control, str(root / "savepoint"), plan.total, report)
+    result = _result(root, run.savepoint_path, time.perf_counter() - start)
+    write_manifest(root, {**manifest(config, result), "savepoint": run.savepoint_path, "flink_job_id": run.job_id})
+    shutil.rmtree(root / "flink-control", ignore_errors=True)
+    return result
+
+
+def _result(root: Path, savepoint: str, seconds: float) -> BootstrapResult:
+    stats = json.loads((root / STATS_FILE).read_text())
+    os.remove(root / STATS_FILE)
+    rejects = Rejects("skip")
+    rejects.count, rejects.messages = stats["bad_lines"], stats["messages"]
+    return BootstrapResult("flink", stats["events"], seconds, stats["rows"], stats["values"], rejects,
+                           stats["stats"], savepoint)
