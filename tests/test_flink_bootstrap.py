@@ -1,0 +1,143 @@
+"""The Flink bootstrap agrees exactly with the embedded engine, and its savepoint continues every feature."""
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+import zstandard
+
+from feature_ops.config import parse_config
+from jobs.cli import main
+from jobs.embedded import bootstrap_embedded
+from jobs.flink.bootstrap import bootstrap_flink
+from jobs.generate import generate
+
+pytestmark = pytest.mark.flink
+EXAMPLE = yaml.safe_load(Path("examples/ranklens/config.yml").read_text())
+MIN = 60_000
+
+
+def config_for(events: Path, workdir: Path, errors: str = "skip"):
+    raw = {**EXAMPLE, "bootstrap": {**EXAMPLE["bootstrap"], "workdir": str(workdir), "errors": errors,
+                                    "source": {"type": "file", "path": str(events)}}}
+    return parse_config(raw, env={})
+
+
+def outputs(workdir: Path) -> tuple[bytes, bytes]:
+    dataset = (workdir / "dataset" / "xgboost.parquet").read_bytes()
+    values = gzip.decompress((workdir / "values" / "values.jsonl.gz").read_bytes())
+    return dataset, values
+
+
+def both_engines(events: Path, tmp: Path):
+    embedded = bootstrap_embedded(config_for(events, tmp / "embedded"))
+    flink = bootstrap_flink(config_for(events, tmp / "flink"))
+    return embedded, flink
+
+
+def test_flink_equals_embedded_on_the_generated_sample(tmp_path):
+    generate(tmp_path / "data", items=120, users=50, rankings=400, ranking_size=12)
+    embedded, flink = both_engines(tmp_path / "data" / "events", tmp_path)
+    assert flink.events == embedded.events > 1500
+    assert flink.rows == embedded.rows and flink.values == embedded.values
+    assert outputs(tmp_path / "flink") == outputs(tmp_path / "embedded")
+    manifest = json.loads((tmp_path / "flink" / "manifest.json").read_text())
+    assert manifest["engine"] == "flink" and Path(manifest["savepoint"].removeprefix("file:")).is_dir()
+
+
+def event(kind, eid, ts, **fields):
+    return json.dumps({"event": kind, "id": eid, "timestamp": ts, **fields})
+
+
+def item(i, ts, genre):
+    return event("item", f"{i}-{ts}", ts, item=i, fields=[
+        {"name": "genres", "value": [genre]}, {"name": "title", "value": f"the {genre} movie"},
+        {"name": "popularity", "value": ts / 1000}])
+
+
+def ranking(rid, ts, items, user="u1"):
+    return event("ranking", rid, ts, user=user, session=f"{user}-s", items=[{"id": i} for i in items],
+                 fields=[{"name": "query", "value": "drama"}])
+
+
+def click(rid, ts, i, user="u1", kind="click"):
+    return event("interaction", f"{rid}-{i}-{ts}", ts, ranking=rid, item=i, type=kind, user=user, session=f"{user}-s")
+
+
+def test_hand_cases_across_file_formats_match_including_bad_line_locations(tmp_path):
+    events = tmp_path / "events"
+    events.mkdir()
+    (events / "a.jsonl").write_text("\n".join([
+        item("m1", 0, "drama"), item("m2", 1, "comedy"), item("m3", 2, "drama"),
+        click("r1", 5, "m2"),  # before its ranking
+        ranking("r1", 5, ["m1", "m2", "m3"]),
+        "not json",
+    ]) + "\n")
+    (events / "b.jsonl.gz").write_bytes(gzip.compress("\n".join([
+        ranking("r2", 10 * MIN, ["m3", "m1", "m2"]),
+        click("r2", 11 * MIN, "m1"),
+        click("r2", 9 * MIN, "m3"),  # out of order
+        '{"event":"item","id":"x","timestamp":1}',  # no item id
+    ]).encode()))
+    (events / "c.json").write_text("[" + ",\n".join([
+        ranking("r3", 60 * MIN, ["m1", "m2", "m3"], user="u2"), click("r3", 61 * MIN, "m3", user="u2"),
+    ]) + "]")
+    (events / "d.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress("\n".join([
+        click("r2", 100 * MIN, "m2"),  # after r2's session ended: lost
+        ranking("r4", 101 * MIN, ["m2", "m3"]), click("r4", 102 * MIN, "m2", kind="like"),
+    ]).encode()))
+    embedded, flink = both_engines(events, tmp_path)
+    assert outputs(tmp_path / "flink") == outputs(tmp_path / "embedded")
+    assert flink.rejects.messages == embedded.rejects.messages == [
+        f"{events}/a.jsonl:6: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)",
+        f"{events}/b.jsonl.gz:4: required field 'item' is missing",
+    ]
+    assert flink.stats == embedded.stats
+    assert embedded.stats["clickthroughs"] == 4 and embedded.stats["interactions without ranking"] == 1
+
+
+def test_a_job_restored_from_the_savepoint_continues_every_feature(tmp_path):
+    generate(tmp_path / "data", items=100, users=40, rankings=300, ranking_size=10)
+    lines = gzip.decompress((tmp_path / "data" / "events" / "events.jsonl.gz").read_bytes()).decode().splitlines()
+    half = len(lines) // 2
+    for name, part in (("1", lines[:half]), ("2", lines[half:])):
+        (tmp_path / f"batch{name}").mkdir()
+        (tmp_path / f"batch{name}" / f"part-{name}.jsonl").write_text("\n".join(part) + "\n")
+        (tmp_path / "all").mkdir(exist_ok=True)
+        shutil.copy(tmp_path / f"batch{name}" / f"part-{name}.jsonl", tmp_path / "all")
+    first = bootstrap_flink(config_for(tmp_path / "batch1", tmp_path / "first"))
+    second = bootstrap_flink(config_for(tmp_path / "batch2", tmp_path / "second"), restore_from=first.savepoint)
+    bootstrap_embedded(config_for(tmp_path / "all", tmp_path / "reference"))
+    assert second.events == len(lines) - half
+    assert outputs(tmp_path / "second")[1] == outputs(tmp_path / "reference")[1]
+    assert outputs(tmp_path / "first")[1] != outputs(tmp_path / "reference")[1]
+
+
+def _cli(tmp_path, events, workdir, errors="skip"):
+    raw = {**EXAMPLE, "bootstrap": {**EXAMPLE["bootstrap"], "workdir": str(workdir), "errors": errors,
+                                    "source": {"type": "file", "path": str(events)}}}
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(raw))
+    return main(["bootstrap", str(path), "--engine", "flink"])
+
+
+def test_missing_input_and_unwritable_workdir_fail_before_the_job(tmp_path, capsys):
+    assert _cli(tmp_path, tmp_path / "nope", tmp_path / "wd") == 2
+    assert capsys.readouterr().err == f"error: input path {tmp_path / 'nope'} does not exist\n"
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "a.jsonl").write_text(item("m1", 0, "drama") + "\n")
+    (tmp_path / "file").write_text("")
+    assert _cli(tmp_path, tmp_path / "events", tmp_path / "file" / "wd") == 2
+    assert capsys.readouterr().err.startswith(f"error: workdir {tmp_path / 'file' / 'wd'} is not writable")
+
+
+def test_bad_line_under_policy_fail_stops_the_job_with_its_location(tmp_path, capsys):
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "a.jsonl").write_text(item("m1", 0, "drama") + "\n{oops\n")
+    assert _cli(tmp_path, tmp_path / "events", tmp_path / "wd", errors="fail") == 1
+    err = capsys.readouterr().err
+    assert f"InputError: {tmp_path}/events/a.jsonl:2: invalid JSON" in err
+    assert "Traceback (most recent call last)" in err
