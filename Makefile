@@ -23,8 +23,8 @@ system-deps:  ## Java 17 and redis-server from Debian, when missing
 
 install: system-deps $(VENV)/.installed  ## venv with the project and its dev tools
 
-test: install  ## the whole test suite (starts its own Redis and Flink MiniCluster)
-	$(PY) -m pytest -q
+test: install  ## the whole test suite (starts its own Redis and Flink MiniClusters)
+	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff check feature_ops jobs serving tests bench
@@ -35,12 +35,16 @@ $(SAMPLE)/events/events.jsonl.gz: | $(VENV)/.installed
 bootstrap-local: install $(SAMPLE)/events/events.jsonl.gz  ## PyFlink bootstrap of the sample on a local MiniCluster
 	$(BIN)/rankstream bootstrap $(CONFIG) --engine flink
 
-demo: install $(SAMPLE)/events/events.jsonl.gz  ## generate -> bootstrap -> (train -> api) on the sample
+demo: install $(SAMPLE)/events/events.jsonl.gz  ## generate -> validate -> bootstrap (Flink) -> train -> API -> one /rank call
 	$(BIN)/rankstream validate --config $(CONFIG)
 	$(BIN)/rankstream bootstrap $(CONFIG) --engine flink
+	$(BIN)/rankstream train $(CONFIG)
+	$(PY) examples/demo_rank.py --config $(CONFIG)
 
 bench: install $(SAMPLE)/events/events.jsonl.gz  ## every benchmark, one JSON line per figure
-	@for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
+	$(PY) bench/bench_bootstrap.py
+	$(PY) bench/bench_train.py
+	$(PY) bench/bench_api.py
 
 clean:
 	rm -rf out .pytest_cache

@@ -92,7 +92,12 @@ def bootstrap_flink(config: Config, progress: Progress | None = None, restore_fr
     plan = plan_inputs(event_files(input_path(config)), root / "_input")
     (root / STATS_FILE).unlink(missing_ok=True)
     start = time.perf_counter()
-    settings = flink_configuration(parallelism=config.bootstrap.parallelism, restore_from=restore_from)
+    settings = flink_configuration(
+        parallelism=config.bootstrap.parallelism,
+        restore_from=restore_from,
+        extra={"execution.checkpointing.storage": "filesystem",
+               "execution.checkpointing.dir": (root / "checkpoints").absolute().as_uri()},
+    )
     env = create_env(settings)
     namespaces = Engine(config, MemoryStore()).namespaces
     factory = BootstrapFactory(config, str(root), plan)
