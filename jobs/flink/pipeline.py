@@ -31,14 +31,34 @@ def engine_stream(
     Keep ``host_uid`` stable between a bootstrap and the jobs restored from its savepoint;
     the source uid is derived from the file list, so a restored job reads only its new files.
     """
+    lines = ordered_file_stream(env, files, control_dir)
+    return engine_graph(lines, engine_factory, namespaces, done_path(control_dir),
+                        batch_size=batch_size, host_uid=host_uid, output_type=output_type)
+
+
+def engine_graph(
+    lines: DataStream,
+    engine_factory: EngineFactory,
+    namespaces: list[str],
+    done_file: str | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    host_uid: str = "engine-host",
+    output_type: TypeInformation | None = None,
+) -> DataStream:
+    """The operator graph every job shares: any stream of JSON event lines -> batcher -> keyed engine host.
+
+    The bootstrap feeds it the ordered files; a streaming job can feed it any other line source and
+    restore the host's state from the bootstrap savepoint (same ``host_uid``).
+    """
     batches = (
-        ordered_file_stream(env, files, control_dir)
+        lines
         .flat_map(Batcher(batch_size), output_type=Types.PICKLED_BYTE_ARRAY())
         .name("batcher")
         .uid("batcher")
         .set_parallelism(1)
     )
-    host = EngineHost(engine_factory, namespaces, done_path(control_dir))
+    host = EngineHost(engine_factory, namespaces, done_file)
     return (
         batches.key_by(_shard_of, key_type=Types.INT())
         .process(host, output_type=output_type or Types.PICKLED_BYTE_ARRAY())
