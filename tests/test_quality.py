@@ -1,0 +1,32 @@
+"""The example config on the default generated sample, end to end: the trained model beats the original
+and random orders on test NDCG@10 and reaches at least 0.9 of the oracle (ranking by the true relevance)."""
+
+from pathlib import Path
+
+import yaml
+
+from feature_ops.config import parse_config
+from jobs.embedded import bootstrap_embedded
+from jobs.generate import generate, load_truth
+from jobs.train import evaluate, train_model
+from jobs.train.command import load, split_parts
+from jobs.train.metrics import Grouped
+
+
+def test_example_config_on_the_default_sample_nears_the_oracle(tmp_path):
+    summary = generate(tmp_path / "data")
+    raw = yaml.safe_load(Path("examples/ranklens/config.yml").read_text())
+    raw["bootstrap"].update(workdir=str(tmp_path / "wd"), source={"type": "file", "path": str(tmp_path / "data" / "events")})
+    raw["models"]["xgboost"]["path"] = str(tmp_path / "models" / "xgboost.model")
+    config = parse_config(raw, env={})
+    bootstrap_embedded(config)
+    result = train_model(config, "xgboost", log=lambda line: None)
+
+    data = load(config, "xgboost", config.models["xgboost"])
+    _, test = split_parts(data, "time=80%", 0)
+    truth = load_truth(summary.truth_path)
+    oracle = Grouped(test.label, test.offsets).metric("ndcg@10", evaluate.oracle_scores(data, test, truth))
+    ndcg = {name: values["ndcg@10"] for name, values in result.metrics.items()}
+    assert ndcg["xgboost"] >= ndcg[evaluate.ORIGINAL] + 0.03
+    assert ndcg["xgboost"] >= ndcg[evaluate.RANDOM] + 0.2
+    assert ndcg["xgboost"] >= 0.9 * oracle, (ndcg, oracle)
