@@ -4,6 +4,11 @@ Bootstraps the sample (out/ranklens, or a freshly generated one) with the 17-fea
 trains its xgboost model, uploads the latest values and ranks random real items as the last ranking's
 visitor. Prints one JSON line per (items, concurrency) and one for Redis memory per user.
 Goals: p99 <= 5 ms at 100 items and <= 12 ms at 300 (c=1); >= 300 rps at 100 items (c=8).
+
+The load comes from ``wrk`` (Debian package ``wrk``) when it is on PATH: a separate C process with one
+thread and ``c`` keep-alive connections that cycles through the request bodies (``WRK_SCRIPT``) for
+``SECONDS``, so the client costs the API little CPU. Without it, a slower fallback: httpx clients in threads
+of this process. Each line names the client it used.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +39,23 @@ from jobs.train.command import train_models  # noqa: E402
 from jobs.upload import upload  # noqa: E402
 from serving.testing import RedisServer, free_port  # noqa: E402
 
-SIZES, CONCURRENCY, REQUESTS, WARMUP = (10, 100, 300), (1, 8), 400, 40
+SIZES, CONCURRENCY, REQUESTS, WARMUP, SECONDS = (10, 100, 300), (1, 8), 400, 40, 5
+WRK_SCRIPT = """
+local bodies, i = {}, 0
+function init(args)
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+end
+function request()
+  i = i % #bodies + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[i])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"p50_us": %d, "p99_us": %d, "requests": %d, "errors": %d, "seconds": %f}\\n',
+    latency:percentile(50), latency:percentile(99), summary.requests,
+    e.connect + e.read + e.write + e.status + e.timeout, summary.duration / 1e6))
+end
+"""
 
 
 def prepare(tmp: Path, redis: RedisServer) -> tuple[Path, dict, list[dict]]:
@@ -61,6 +83,26 @@ def requests_for(rows: list[dict], n: int, count: int) -> list[bytes]:
     base = {k: last[k] for k in ("timestamp", "user", "session", "fields") if k in last}
     return [orjson.dumps({**base, "id": f"bench-{n}-{i}", "items": [{"id": x} for x in rng.sample(items, n)]})
             for i in range(count)]  # fmt: skip
+
+
+def run_wrk(wrk: str, url: str, bodies: list[bytes], concurrency: int, tmp: Path) -> dict:
+    """p50/p99 ms and rps of ``wrk`` cycling through ``bodies`` for SECONDS on ``concurrency`` connections."""
+    script, lines = tmp / "rank.lua", tmp / "bodies.jsonl"
+    script.write_text(WRK_SCRIPT)
+    lines.write_bytes(b"\n".join(bodies) + b"\n")
+    args = [wrk, "-t1", f"-c{concurrency}", f"-d{SECONDS}s", "-s", str(script), url, "--", str(lines)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    stats = json.loads(out.strip().splitlines()[-1])
+    assert stats["errors"] == 0, out
+    return {"p50_ms": round(stats["p50_us"] / 1000, 2), "p99_ms": round(stats["p99_us"] / 1000, 2),
+            "rps": round(stats["requests"] / stats["seconds"], 1), "requests": stats["requests"]}  # fmt: skip
+
+
+def run_httpx(url: str, bodies: list[bytes], concurrency: int) -> dict:
+    latencies, seconds = run(url, bodies, concurrency)
+    ms = np.array(latencies) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2),
+            "rps": round(len(latencies) / seconds, 1), "requests": len(latencies)}  # fmt: skip
 
 
 def run(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[float], float]:
@@ -115,18 +157,17 @@ def main() -> None:
         port = free_port()
         api = subprocess.Popen([sys.executable, "-m", "jobs.cli", "api", str(path), "--host", "127.0.0.1",
                                 "--port", str(port)], cwd=ROOT)  # fmt: skip
+        wrk = shutil.which("wrk")
         try:
             wait_ready(f"http://127.0.0.1:{port}/health")
             for n in SIZES:
                 url = f"http://127.0.0.1:{port}/rank/xgboost"
                 run(url, requests_for(rows, n, WARMUP), 1)
                 for c in CONCURRENCY:
-                    latencies, seconds = run(url, requests_for(rows, n, REQUESTS), c)
-                    ms = np.array(latencies) * 1000
-                    print(json.dumps({"bench": "rank_latency", "items": n, "concurrency": c,
-                                      "p50_ms": round(float(np.percentile(ms, 50)), 2),
-                                      "p99_ms": round(float(np.percentile(ms, 99)), 2),
-                                      "rps": round(len(latencies) / seconds, 1), "model": "xgboost"}), flush=True)  # fmt: skip
+                    bodies = requests_for(rows, n, REQUESTS)
+                    stats = run_wrk(wrk, url, bodies, c, Path(tmp)) if wrk else run_httpx(url, bodies, c)
+                    print(json.dumps({"bench": "rank_latency", "items": n, "concurrency": c, **stats,
+                                      "model": "xgboost", "client": "wrk" if wrk else "httpx"}), flush=True)  # fmt: skip
         finally:
             api.terminate()
             api.wait(10)

@@ -1,8 +1,9 @@
 """``rankstream upload CONFIG``: write the bootstrap's latest values into the Redis of ``inference.state``.
 
-Keys, values and TTLs follow ``serving.store`` (``<prefix>:<state namespace>:<scope id>``, codec bytes,
-TTL remaining at the bootstrap's last event time). Writes are pipelined ``SET ... PX`` in batches, so
-running it twice leaves the same state.
+Keys, values and TTLs follow ``serving.store``: one hash ``<prefix>:<scope id>`` per scope id, one field per
+state namespace holding the codec bytes, the key living as long as its longest-lived field (TTL remaining at
+the bootstrap's last event time). Writes are pipelined ``HSET`` + ``PEXPIRE`` in batches, each record
+sorted by key so a hash is mostly written by one command; running it twice leaves the same state.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def upload(config: Config, progress: Progress | None = None, store: ValueStore |
     layout = KeyLayout(features, getattr(state, "prefix", "rs"))
     store = store or open_store(state)
     start, written = time.perf_counter(), 0
-    items = list(ttl_items(features, layout, records, now))
+    items = sorted(ttl_items(features, layout, records, now), key=lambda item: item[0])
     for i in range(0, len(items), batch):
         written += store.put_many(items[i : i + batch])
         if progress is not None:

@@ -8,6 +8,7 @@ Resources (store, models, feedback sink, metrics) belong to the app's lifespan. 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 
@@ -150,11 +151,17 @@ def create_app(config: Config, resources: Resources | None = None) -> Starlette:
 
 
 def serve(config: Config, host: str | None = None, port: int | None = None, values=None) -> None:
-    """Run the API with uvicorn (one worker) on inference.host:port unless overridden; ``values`` seed
-    memory state (see ``load_resources``)."""
+    """Run the API with uvicorn (one worker; uvloop and httptools when installed) on inference.host:port
+    unless overridden; ``values`` seed memory state (see ``load_resources``).
+
+    Everything loaded so far (modules, models, features) is moved out of the garbage collector's reach
+    (``gc.freeze``): a full collection over it paused requests for up to ~90 ms, the whole p99 at 300 items.
+    """
     import uvicorn
 
     app = create_app(config, load_resources(config, values=values))
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app, host=host or config.inference.host, port=port or config.inference.port, log_level="warning",
         access_log=False,

@@ -4,7 +4,7 @@ A body is one JSON event, a JSON array of events, or newline-delimited JSON (one
 Each event is checked with ``feature_ops.events.parse_event``; rejected ones are reported as
 ``"line 3: <why>"`` (NDJSON) or ``"event 3: <why>"`` (a single event or an array; 1-based).
 
-Sinks: with Redis state, accepted events are appended to the ``<prefix>:feedback`` stream for the update
+Sinks: with Redis state, accepted events are appended to the ``<prefix>@feedback`` stream for the update
 job; with memory state (standalone), the API's own ``Engine`` applies them and the changed state records
 are re-encoded into the memory value store, so later /rank calls see them.
 """

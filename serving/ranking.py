@@ -2,8 +2,9 @@
 feature matrix -> scores -> stable descending sort.
 
 Everything that does not depend on the request (feature set, key prefixes, specs, column order) is built
-once when the API starts. Decoded records are cached per state by their encoded bytes: identical bytes always
-decode to the same record, so the cache can never serve a stale value.
+once when the API starts. Decoded records are cached by their encoded bytes, per state and per whole hash
+read (a row: the tuple of one scope id's field values), so an unchanged item costs one dict lookup; identical
+bytes always decode to the same record, so the cache can never serve a stale value.
 """
 
 from __future__ import annotations
@@ -37,14 +38,16 @@ class RankPipeline:
         self.order = _permutation(self.columns, scorer.columns or self.columns, scorer.name)
         self.specs = self.features.specs
         self.namespaces = self.features.namespaces
-        self.caches: dict[str, dict[bytes, tuple]] = {state: {} for state in self.specs}
+        self.shapes: dict[tuple[str, ...], tuple[tuple[str, ...], dict]] = {}
+        self.blobs: dict[str, dict[bytes, tuple]] = {state: {} for state in self.specs}
         self.cached = 0
 
     def rank(self, request: RankingEvent, explain: bool) -> list[dict[str, Any]]:
         if self.scorer.error is not None:
             raise ServiceUnavailable(f"model '{self.scorer.name}' is not loaded: {self.scorer.error}")
         records = self.fetch(request)
-        reader = RecordReader(self.features, lambda ns, sid: records.get((ns, sid)), request.timestamp)
+        getters = {self.namespaces[state]: by_sid.get for state, by_sid in records.items()}
+        reader = RecordReader(self.features, None, request.timestamp, getters)
         values = self.features.values(request, reader, request.timestamp, online=True)
         matrix = self.matrix(values, len(request.items))
         scores = self.scorer.score(matrix, request)
@@ -55,16 +58,37 @@ class RankPipeline:
             self.explain(out, order, matrix)
         return out
 
-    def fetch(self, request: RankingEvent) -> dict[tuple[str, str], tuple]:
-        """The stored records this request reads, by (namespace, scope id): one store round trip."""
-        pairs = dict.fromkeys(self.features.keys(request))
-        prefixes = self.layout.state_prefix
-        blobs = self.store.get_many([prefixes[state] + sid for state, sid in pairs])
-        records, caches, namespaces = {}, self.caches, self.namespaces
-        for (state, sid), blob in zip(pairs, blobs, strict=True):
-            if blob is not None:
-                record = caches[state].get(blob)
-                records[namespaces[state], sid] = self._decode(state, blob) if record is None else record
+    def fetch(self, request: RankingEvent) -> dict[str, dict[str, tuple | None]]:
+        """Per state, the stored records this request reads by scope id: one store round trip, one hash
+        per scope id. States read for the same scope ids (every item's, say) form a shape, fetched and
+        decoded together: the Python work is per scope id and per state, not per (state, scope id)."""
+        by_state: dict[str, list[str]] = {}
+        for state, sid in self.features.keys(request):
+            sids = by_state.get(state)
+            if sids is None:
+                by_state[state] = [sid]
+            else:
+                sids.append(sid)
+        shapes: dict[tuple[str, ...], list[str]] = {}
+        for state, sids in by_state.items():
+            shapes.setdefault(tuple(sids), []).append(state)
+        prefix, lookups, plan = self.layout.key_prefix, [], []
+        for sids, states in shapes.items():
+            fields, cache = self._shape(tuple(states))
+            lookups += [(prefix + sid, fields) for sid in sids]
+            plan.append((sids, states, cache))
+        replies = self.store.get_many(lookups)
+        records: dict[str, dict[str, tuple | None]] = {state: {} for state in self.specs}
+        start = 0
+        for sids, states, cache in plan:
+            end = start + len(sids)
+            rows = [
+                cache.get(blobs) or self._decode_row(states, blobs)
+                for blobs in map(tuple, replies[start:end])
+            ]
+            for state, column in zip(states, zip(*rows, strict=True), strict=True):
+                records[state].update(zip(sids, column, strict=True))
+            start = end
         return records
 
     def matrix(self, values: dict[str, list], n: int) -> np.ndarray:
@@ -83,13 +107,31 @@ class RankPipeline:
             if contributions is not None:
                 row["contributions"] = dict(zip(names, contributions[i].tolist(), strict=True))
 
-    def _decode(self, state: str, blob: bytes) -> tuple:
+    def _shape(self, shape: tuple[str, ...]) -> tuple[tuple[str, ...], dict]:
+        """(the hash fields of these states, their decoded rows by the tuple of stored bytes)."""
+        known = self.shapes.get(shape)
+        if known is None:
+            known = self.shapes[shape] = (tuple(self.namespaces[state] for state in shape), {})
+        return known
+
+    def _decode_row(self, shape: list[str], blobs: tuple[bytes | None, ...]) -> tuple:
         if self.cached >= CACHE_LIMIT:
             self.cached = 0
-            for cache in self.caches.values():
+            for cache in (*self.blobs.values(), *(c for _, c in self.shapes.values())):
                 cache.clear()
-        self.cached += 1
-        record = self.caches[state][blob] = decode(self.specs[state], blob)
+        self.cached += 1 + len(blobs)
+        row = tuple(
+            None if blob is None else self._decode(state, blob)
+            for state, blob in zip(shape, blobs, strict=True)
+        )
+        self.shapes[tuple(shape)][1][blobs] = row
+        return row
+
+    def _decode(self, state: str, blob: bytes) -> tuple:
+        cache = self.blobs[state]
+        record = cache.get(blob)
+        if record is None:
+            record = cache[blob] = decode(self.specs[state], blob)
         return record
 
 

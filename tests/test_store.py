@@ -26,30 +26,42 @@ def store(request):
         yield request.getfixturevalue("redis_store")
 
 
-def test_missing_keys_read_as_none(store):
-    assert store.get_many(["rs:a@1:x", "rs:b@1:y"]) == [None, None]
+def test_missing_keys_and_fields_read_as_none(store):
+    store.put_many([("rs:p1", "a@1", b"v", 60_000)])
+    assert store.get_many([("rs:x", ("a@1", "b@1")), ("rs:p1", ("b@1", "a@1"))]) == [[None, None], [None, b"v"]]
 
 
 def test_empty_read_is_empty(store):
     assert store.get_many([]) == []
 
 
-def test_values_come_back_in_key_order_with_duplicates(store):
-    assert store.put_many([("k1", b"\x01[1,2]", None), ("k2", b"two", 60_000)]) == 2
-    assert store.get_many(["k2", "missing", "k1", "k2"]) == [b"two", None, b"\x01[1,2]", b"two"]
+def test_values_come_back_in_lookup_and_field_order_with_duplicates(store):
+    items = [("k1", "f", b"\x01[1,2]", 60_000), ("k2", "f", b"two", 60_000), ("k2", "g", b"three", 60_000)]
+    assert store.put_many(items) == 3
+    lookups = [("k2", ("g", "f")), ("missing", ("f",)), ("k1", ("f", "f")), ("k2", ("f",))]
+    assert store.get_many(lookups) == [[b"three", b"two"], [None], [b"\x01[1,2]", b"\x01[1,2]"], [b"two"]]
 
 
-def test_put_overwrites(store):
-    store.put_many([("k", b"old", None)])
-    store.put_many([("k", b"new", None)])
-    assert store.get_many(["k"]) == [b"new"]
+def test_put_overwrites_a_field_and_keeps_the_others(store):
+    store.put_many([("k", "a", b"old", 60_000), ("k", "b", b"other", 60_000)])
+    store.put_many([("k", "a", b"new", 60_000)])
+    assert store.get_many([("k", ("a", "b"))]) == [[b"new", b"other"]]
 
 
 def test_ttl_really_expires_keys(store):
-    store.put_many([("short", b"v", 50), ("long", b"v", 60_000), ("forever", b"v", None)])
-    assert store.get_many(["short"]) == [b"v"]
+    store.put_many([("short", "f", b"v", 50), ("long", "f", b"v", 60_000)])
+    assert store.get_many([("short", ("f",))]) == [[b"v"]]
     time.sleep(0.15)
-    assert store.get_many(["short", "long", "forever"]) == [None, b"v", b"v"]
+    assert store.get_many([("short", ("f",)), ("long", ("f",))]) == [[None], [b"v"]]
+
+
+def test_a_hash_lives_as_long_as_its_longest_lived_field(store):
+    store.put_many([("k", "long", b"v", 60_000), ("k", "short", b"v", 50)])
+    store.put_many([("k", "short", b"w", 50)])
+    store.put_many([("j", "short", b"v", 50)])
+    store.put_many([("j", "long", b"v", 60_000)])
+    time.sleep(0.15)
+    assert store.get_many([("k", ("long", "short")), ("j", ("long", "short"))]) == [[b"v", b"w"], [b"v", b"v"]]
 
 
 def test_feedback_is_appended(store):
@@ -61,22 +73,32 @@ def test_ping_answers(store):
 
 
 def test_many_items_are_written_in_batches(store):
-    items = [(f"key{i}", str(i).encode(), 60_000) for i in range(2500)]
+    items = [(f"key{i // 2}", f"f{i % 2}", str(i).encode(), 60_000) for i in range(2500)]
     assert store.put_many(iter(items)) == 2500
-    assert store.get_many(["key0", "key1999", "key2499"]) == [b"0", b"1999", b"2499"]
+    lookups = [("key0", ("f0", "f1")), ("key999", ("f1",)), ("key1249", ("f0", "f1"))]
+    assert store.get_many(lookups) == [[b"0", b"1"], [b"1999"], [b"2498", b"2499"]]
 
 
-def test_redis_sets_ttl_with_the_value(redis_store, redis_db):
-    redis_store.put_many([("k", b"v", 90_000), ("p", b"v", None)])
+def test_redis_key_ttl_is_the_largest_field_ttl(redis_store, redis_db):
+    redis_store.put_many([("k", "a", b"v", 30_000), ("k", "b", b"v", 90_000)])
+    redis_store.put_many([("k", "a", b"w", 60_000)])
+    redis_store.put_many([("n", "a", b"v", 40_000)])
     client = redis.Redis(host=redis_db.host, port=redis_db.port)
     assert 89_000 < client.pttl("k") <= 90_000
-    assert client.pttl("p") == -1
+    assert 39_000 < client.pttl("n") <= 40_000
+    assert client.hgetall("k") == {b"a": b"w", b"b": b"v"}
+
+
+def test_redis_key_of_another_type_reads_as_missing(redis_store, redis_db):
+    redis_store.append_feedback([b"{}"])
+    redis_store.put_many([("rs:p1", "a", b"v", 60_000)])
+    assert redis_store.get_many([("rs@feedback", ("a", "b")), ("rs:p1", ("a",))]) == [[None, None], [b"v"]]
 
 
 def test_redis_feedback_goes_to_the_prefixed_stream(redis_db):
     store = RedisValueStore(redis_db.host, redis_db.port, prefix="shop")
     store.append_feedback([b'{"a":1}', b'{"b":2}'])
-    entries = redis.Redis(host=redis_db.host, port=redis_db.port).xrange("shop:feedback")
+    entries = redis.Redis(host=redis_db.host, port=redis_db.port).xrange("shop@feedback")
     assert [fields[b"event"] for _, fields in entries] == [b'{"a":1}', b'{"b":2}']
 
 
@@ -84,7 +106,7 @@ def test_redis_feedback_goes_to_the_prefixed_stream(redis_db):
 def test_unreachable_redis_raises_store_unavailable(call):
     port = free_port()
     store = RedisValueStore("127.0.0.1", port, timeout=0.2)
-    args = {"get_many": (["k"],), "put_many": ([("k", b"v", None)],), "append_feedback": ([b"{}"],)}
+    args = {"get_many": ([("k", ("f",))],), "put_many": ([("k", "f", b"v", 1000)],), "append_feedback": ([b"{}"],)}
     with pytest.raises(StoreUnavailable) as error:
         getattr(store, call)(*args.get(call, ()))
     assert error.value.status == 503
@@ -106,11 +128,11 @@ CONFIG = {
 HOUR = 3_600_000
 
 
-def test_key_layout_uses_prefix_and_salted_namespace():
+def test_key_layout_is_a_hash_per_scope_id_with_a_field_per_salted_namespace():
     features = FeatureSet(parse_config(CONFIG, env={}).features)
     layout = KeyLayout(features, "shop")
-    assert layout.key("price", "p1") == f"shop:{features.namespaces['price']}:p1"
-    assert features.namespaces["price"].startswith("price@") and layout.feedback == "shop:feedback"
+    assert layout.key("p1") == "shop:p1" and layout.field("price") == features.namespaces["price"]
+    assert features.namespaces["price"].startswith("price@") and layout.feedback == "shop@feedback"
 
 
 @pytest.mark.parametrize(
@@ -129,8 +151,8 @@ def test_ttl_items_give_the_ttl_left_at_the_last_event(state, record, now, ttl):
     if ttl is None:
         assert items == []
     else:
-        ((key, value, got),) = items
-        assert (key, got) == (f"rs:{features.namespaces[state]}:p1", ttl)
+        ((key, field, value, got),) = items
+        assert (key, field, got) == ("rs:p1", features.namespaces[state], ttl)
         assert decode(features.specs[state], value) == record
 
 
@@ -139,4 +161,4 @@ def test_open_store_picks_the_implementation():
     assert isinstance(open_store(config.inference.state), MemoryValueStore)
     raw = {**CONFIG, "inference": {**CONFIG["inference"], "state": {"type": "redis", "port": 1, "prefix": "x"}}}
     store = open_store(parse_config(raw, env={}).inference.state)
-    assert isinstance(store, RedisValueStore) and store.stream == "x:feedback" and store.where == "localhost:1/0"
+    assert isinstance(store, RedisValueStore) and store.stream == "x@feedback" and store.where == "localhost:1/0"
