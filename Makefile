@@ -42,6 +42,7 @@ demo: install $(SAMPLE)/events/events.jsonl.gz  ## generate -> validate -> boots
 	$(PY) examples/demo_rank.py --config $(CONFIG)
 
 bench: install $(SAMPLE)/events/events.jsonl.gz  ## every benchmark, one JSON line per figure
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/bench_bootstrap.py
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_api.py
