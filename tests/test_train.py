@@ -144,7 +144,7 @@ def test_feature_mismatch_names_the_differences(names, hashes, message):
 
 def _raw_config(out: Path, iterations: int = 200) -> dict:
     raw = yaml.safe_load(EXAMPLE.read_text())
-    features = raw["features"] + [{"name": "position", "type": "position", "position": 5}]
+    features = raw["features"]
     raw["features"] = [f for f in features if f["name"] in FEATURES + ["budget"] and f["type"] in FEATURE_TYPES]
     for feature in raw["features"]:
         if feature["type"] == "interacted_with":
