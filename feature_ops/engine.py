@@ -110,10 +110,10 @@ class Engine:
                     yield state, sid, record
 
     def _apply(self, event: Event) -> None:
-        specs, namespaces, store, ts = self.features.specs, self.features.namespaces, self.store, event.timestamp
+        targets, get, put, ts = self.features.write_targets, self.store.get, self.store.put, event.timestamp
         for state, sid, value in self.features.writes(event):
-            ns = namespaces[state]
-            store.put(ns, sid, apply_write(specs[state], store.get(ns, sid), value, ts))
+            ns, spec = targets[state]
+            put(ns, sid, apply_write(spec, get(ns, sid), value, ts))
 
     def _store_item_fields(self, event: ItemEvent) -> None:
         wanted = {k: v for k, v in event.fields.items() if k in self.features.item_fields}
@@ -148,8 +148,8 @@ class Engine:
     def _impressions(self, ranking: RankingEvent, positions: list[int], ts: int) -> None:
         if self.impression_name is None:
             return
+        self.stats["impression"] += len(positions)
         for position in positions:
-            self.stats["impression"] += 1
             self._interaction(impression(ranking, position, self.impression_name, ts))
 
     def _save(self, ranking_id: str, pending: Pending) -> None:

@@ -139,6 +139,10 @@ _PARSERS = {"item": _item, "metadata": _item, "user": _user, "ranking": _ranking
 
 
 def _rank_item(obj: Any, index: int) -> RankItem:
+    if type(obj) is dict and len(obj) == 2:  # fast path for the common {id, relevancy} item
+        item_id, relevancy = obj.get("id"), obj.get("relevancy")
+        if type(item_id) is str and item_id and type(relevancy) is float:
+            return RankItem(item_id, relevancy)
     where = f"items[{index}]"
     if not isinstance(obj, dict):
         raise EventError(f"field '{where}' must be an object with an 'id', got {_kind(obj)}")

@@ -31,17 +31,27 @@ class FeatureSet:
             for state, spec in feature.states().items():
                 self.specs[state] = spec
                 self.namespaces[state] = f"{state}@{salt}"
+        self.write_targets = {state: (self.namespaces[state], spec) for state, spec in self.specs.items()}
         self.read_meta = {state: (self.namespaces[state], spec.ttl) for state, spec in self.specs.items()}
         self.writers = {kind: [f for f in self.features if kind in f.write_kinds()] for kind in EVENT_KINDS}
+        self._by_type: dict[str, list[Feature]] = {}
         self.item_fields = frozenset().union(*(f.item_fields() for f in self.features))
         digest = hashlib.sha1(",".join(f.config.config_hash() for f in self.features).encode())
         self.fingerprint = digest.hexdigest()[:8]
 
     def writes(self, event: Event) -> list[Write]:
         out: list[Write] = []
-        for feature in self.writers[event.kind]:
+        kind = event.kind
+        for feature in self.writers[kind] if kind != "interaction" else self._interaction_writers(event.type):
             out.extend(feature.writes(event))
         return out
+
+    def _interaction_writers(self, type_: str) -> list[Feature]:
+        writers = self._by_type.get(type_)
+        if writers is None:
+            writers = [f for f in self.writers["interaction"] if _writes_type(f, type_)]
+            self._by_type[type_] = writers
+        return writers
 
     def keys(self, request: RankingEvent) -> list[Key]:
         """Every (state, scope id) the features read to rank this request."""
@@ -84,6 +94,22 @@ class RecordReader:
         if record is None or self.now - record[1] > ttl:
             return None
         return record[0] if len(record) == 2 else record[2]
+
+    def get_many(self, state: str, scope_ids: Sequence[str | None]) -> list[Any | None]:
+        """``get`` for each scope id (None for a None id), in one call: ranking reads one state per item."""
+        getter, ttl = self.meta[state]
+        oldest = self.now - ttl
+        if None in scope_ids:
+            records: Iterable = (None if sid is None else getter(sid) for sid in scope_ids)
+        else:
+            records = map(getter, scope_ids)
+        # record[-2] is the visible state of both record shapes: (state, ts) and (state, ts, shown, shown_ts)
+        return [None if record is None or record[1] < oldest else record[-2] for record in records]
+
+
+def _writes_type(feature: Feature, type_: str) -> bool:
+    types = feature.interaction_types()
+    return types is None or type_ in types
 
 
 def row_matrix(values: dict[str, list], names: Sequence[str]) -> list[list[float]]:

@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -102,7 +103,13 @@ def periodic_sums(buckets: dict | None, bucket: int, periods: tuple[int, ...], n
     if not buckets:
         return [0.0] * len(periods)
     current = now - now % bucket
-    return [float(sum([c for b, c in buckets.items() if current - p * bucket <= b <= current])) for p in periods]
+    starts = list(buckets)
+    if starts != sorted(starts):
+        windows = [current - p * bucket for p in periods]
+        return [float(sum([c for b, c in buckets.items() if start <= b <= current])) for start in windows]
+    counts = list(buckets.values())  # buckets in time order: each window is a slice, summed in the same order
+    end = bisect_right(starts, current)
+    return [float(sum(counts[bisect_left(starts, current - p * bucket) : end])) for p in periods]
 
 
 def list_values(entries: tuple | None, duration: int, now: int) -> list[Any]:
@@ -133,3 +140,15 @@ class PeriodicSums:
         sums = periodic_sums(buckets, self.bucket, self.periods, now)
         self.memo[key] = (buckets, current, sums)
         return sums
+
+    def many(self, keys: list, states: list, now: int) -> list[list[float]]:
+        """``self(key, state, now)`` for each key and state, in one call."""
+        bucket, periods, memo = self.bucket, self.periods, self.memo
+        current = now - now % bucket
+        out = []
+        for key, buckets in zip(keys, states, strict=True):
+            hit = memo.get(key)
+            if hit is None or hit[0] is not buckets or hit[1] != current:
+                hit = memo[key] = (buckets, current, periodic_sums(buckets, bucket, periods, now))
+            out.append(hit[2])
+        return out

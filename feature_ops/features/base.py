@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 import orjson
@@ -49,6 +49,8 @@ class FeatureConfig(BaseModel):
 class StateReader(Protocol):
     def get(self, state: str, scope_id: str) -> Any | None: ...
 
+    def get_many(self, state: str, scope_ids: Sequence[str | None]) -> list[Any | None]: ...
+
 
 @dataclass(slots=True)
 class RankingContext:
@@ -58,6 +60,19 @@ class RankingContext:
     reader: StateReader
     now: int
     online: bool = False
+    item_ids: list[str] = field(init=False)
+    """The ranked item ids, in request order (shared by every feature: do not modify)."""
+    customized: list[int] = field(init=False)
+    """Positions of the ranked items that carry their own ``items[].fields`` (overriding stored values)."""
+
+    def __post_init__(self) -> None:
+        items = self.request.items
+        self.item_ids = [item.id for item in items]
+        self.customized = [i for i, item in enumerate(items) if item.fields]
+
+    def ids(self, scope: str) -> list[str | None]:
+        """``request_ids(scope, request)``, sharing the item id list (do not modify the result)."""
+        return self.item_ids if scope == "item" else request_ids(scope, self.request)
 
 
 class Feature:
@@ -83,6 +98,10 @@ class Feature:
     def write_kinds(self) -> frozenset[str]:
         """Event kinds ``writes`` can produce writes for (the engine skips the others)."""
         return frozenset() if type(self).writes is Feature.writes else ALL_KINDS
+
+    def interaction_types(self) -> frozenset[str] | None:
+        """Interaction types ``writes`` can produce writes for; None for any (the engine skips the others)."""
+        return None
 
     def writes(self, event: Event) -> Iterable[Write]:
         return ()
@@ -159,16 +178,14 @@ def field_columns(
     """Per ranked item, the converted source value: per-item ranking fields first, then request
     fields (scope ranking), else the stored state of the item's scope id; None where missing."""
     request = ctx.request
-    out: list[Any] = []
-    ids = request_ids(scope, request) if scope != "ranking" else None
-    shared = request.fields.get(source.field) if scope == "ranking" else None
-    for i, item in enumerate(request.items):
-        value = item.fields.get(source.field) if item.fields else None
+    if scope == "ranking":
+        shared = request.fields.get(source.field)
+        out = [None if shared is None else convert(shared)] * len(request.items)
+    else:
+        out = ctx.reader.get_many(feature.name, ctx.ids(scope))
+    items, name = request.items, source.field
+    for i in ctx.customized:
+        value = items[i].fields.get(name)
         if value is not None:
-            out.append(convert(value))
-        elif ids is None:
-            out.append(None if shared is None else convert(shared))
-        else:
-            sid = ids[i]
-            out.append(None if sid is None else ctx.reader.get(feature.name, sid))
+            out[i] = convert(value)
     return out

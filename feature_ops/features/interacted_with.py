@@ -18,6 +18,8 @@ listed values: a count, so missing is 0. One column per field: ``<name>`` for on
 
 from __future__ import annotations
 
+import math
+from itertools import repeat
 from typing import Literal
 
 from pydantic import Field, field_serializer, field_validator
@@ -77,6 +79,7 @@ class InteractedWithFeature(Feature):
         self.visitor_states = [f"{self.name}_{f}_last" for f in self.fields]
         single = len(self.fields) == 1
         self._columns = [self.name] if single else [f"{self.name}_{f}" for f in self.fields]
+        self._counts = {state: VisitorCounts(config.duration) for state in self.visitor_states}
 
     def columns(self):
         return list(self._columns)
@@ -91,6 +94,9 @@ class InteractedWithFeature(Feature):
 
     def write_kinds(self):
         return frozenset({"item", "interaction"})
+
+    def interaction_types(self):
+        return frozenset({self.config.interaction})
 
     def writes(self, event):
         if event.kind == "item":
@@ -121,29 +127,51 @@ class InteractedWithFeature(Feature):
                 yield state, sid
 
     def values(self, ctx):
-        request, get = ctx.request, ctx.reader.get
+        request, reader = ctx.request, ctx.reader
         sid = getattr(request, self.scope)
         columns = []
         for f, item_state, visitor_state in zip(
             self.fields, self.item_states, self.visitor_states, strict=True
         ):
-            seen = self._visitor_counts(get(visitor_state, sid) if sid is not None else None, ctx.now)
+            entries = reader.get(visitor_state, sid) if sid is not None else None
+            seen = self._counts[visitor_state](sid, entries, ctx.now)
             if not seen:
                 columns.append([0.0] * len(request.items))
                 continue
-            column = []
-            for item in request.items:
-                own = item.fields.get(f) if item.fields else None
-                values = field_strings(own) if own is not None else get(item_state, item.id)
-                column.append(float(sum(seen.get(v, 0) for v in values)) if values else 0.0)
-            columns.append(column)
+            stored = reader.get_many(item_state, ctx.item_ids)
+            for i in ctx.customized:
+                own = request.items[i].fields.get(f)
+                if own is not None:
+                    stored[i] = field_strings(own)
+            get = seen.get
+            columns.append([float(sum(map(get, values, repeat(0)))) if values else 0.0 for values in stored])
         return columns
 
-    def _visitor_counts(self, entries, now: int) -> dict[str, int]:
+
+class VisitorCounts:
+    """How often each value occurs in a visitor's bounded list at ``now``, with a memo per scope id.
+
+    A pure accelerator: a hit needs the same list object (states are immutable) and a reading time that
+    keeps exactly the same entries (between the newest dropped and the oldest kept entry's timestamps).
+    """
+
+    __slots__ = ("duration", "memo")
+
+    def __init__(self, duration: int) -> None:
+        self.duration, self.memo = duration, {}
+
+    def __call__(self, sid: str | None, entries: tuple | None, now: int) -> dict[str, int]:
+        oldest = now - self.duration if self.duration else None
+        hit = self.memo.get(sid)
+        if hit is not None and hit[0] is entries and (oldest is None or hit[1] < oldest <= hit[2]):
+            return hit[3]
         counts: dict[str, int] = {}
-        for values in list_values(entries, self.config.duration, now):
+        for values in list_values(entries, self.duration, now):
             for v in values:
                 counts[v] = counts.get(v, 0) + 1
+        dropped = [ts for ts, _ in entries or () if oldest is not None and ts < oldest]
+        kept = [ts for ts, _ in entries or () if oldest is None or ts >= oldest]
+        self.memo[sid] = (entries, max(dropped, default=-math.inf), min(kept, default=math.inf), counts)
         return counts
 
 

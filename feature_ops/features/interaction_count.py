@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from feature_ops.features.base import Feature, FeatureConfig, request_ids, request_keys, scope_id
+from feature_ops.features.base import Feature, FeatureConfig, request_keys, scope_id
 
 
 class InteractionCountConfig(FeatureConfig):
@@ -34,6 +34,9 @@ class InteractionCountFeature(Feature):
     def write_kinds(self):
         return frozenset({"interaction"})
 
+    def interaction_types(self):
+        return frozenset({self.config.interaction})
+
     def writes(self, event):
         if event.kind != "interaction" or event.type != self.config.interaction:
             return ()
@@ -44,5 +47,5 @@ class InteractionCountFeature(Feature):
         return request_keys(self.name, self.config.scope, request)
 
     def values(self, ctx):
-        get = ctx.reader.get
-        return [[float(get(self.name, sid) or 0) if sid else 0.0 for sid in request_ids(self.config.scope, ctx.request)]]
+        counts = ctx.reader.get_many(self.name, ctx.ids(self.config.scope))
+        return [[float(n) if n else 0.0 for n in counts]]

@@ -66,7 +66,7 @@ class RateFeature(Feature):
         self.top, self.bottom = f"{self.name}_{config.top}", f"{self.name}_{config.bottom}"
         self.periods = tuple(config.periods)
         self.field = config.scope[5:] if config.scope.startswith("item.") else None
-        self._sums = PeriodicSums(config.bucket, self.periods)
+        self._sums = {state: PeriodicSums(config.bucket, self.periods) for state in (self.top, self.bottom)}
 
     def columns(self):
         return [f"{self.name}_{p}" for p in self.periods]
@@ -82,6 +82,9 @@ class RateFeature(Feature):
 
     def write_kinds(self):
         return frozenset({"interaction", "item"} if self.field else {"interaction"})
+
+    def interaction_types(self):
+        return frozenset({self.config.top, self.config.bottom})
 
     def item_fields(self):
         return frozenset([self.field]) if self.field else frozenset()
@@ -121,16 +124,35 @@ class RateFeature(Feature):
             yield f"{self.bottom}_norm", GLOBAL_ID
 
     def values(self, ctx):
-        now, get, memo = ctx.now, ctx.reader.get, self._sums
         norm = self._norm_ratio(ctx) if self.config.normalize else None
-        columns: list[list[float]] = [[] for _ in self.periods]
-        for item in ctx.request.items:
-            ids = self._read_ids(ctx, item)
-            tops = _sum_ids(get, memo, self.top, ids, now)
-            bottoms = _sum_ids(get, memo, self.bottom, ids, now)
-            for i, col in enumerate(columns):
-                col.append(self._ratio(tops[i], bottoms[i], None if norm is None else norm[i]))
-        return columns
+        items = ctx.request.items
+        if self.field:
+            ids = [self._read_ids(ctx, item) for item in items]
+            tops = [self._sum_ids(ctx, self.top, sids) for sids in ids]
+            bottoms = [self._sum_ids(ctx, self.bottom, sids) for sids in ids]
+        else:
+            flat = ctx.ids(self.config.scope)
+            tops = self._sums[self.top].many(flat, ctx.reader.get_many(self.top, flat), ctx.now)
+            bottoms = self._sums[self.bottom].many(flat, ctx.reader.get_many(self.bottom, flat), ctx.now)
+        if norm is None:
+            return [
+                [t[i] / b[i] if b[i] else NAN for t, b in zip(tops, bottoms, strict=True)]
+                for i in range(len(self.periods))
+            ]
+        return [
+            [self._ratio(t[i], b[i], norm[i]) for t, b in zip(tops, bottoms, strict=True)]
+            for i in range(len(self.periods))
+        ]
+
+    def _sum_ids(self, ctx: RankingContext, state: str, ids: tuple[str, ...]) -> list[float]:
+        sums = self._sums[state].many(ids, ctx.reader.get_many(state, ids), ctx.now)
+        if len(sums) == 1:
+            return sums[0]
+        total = [0.0] * len(self.periods)
+        for row in sums:
+            for i, v in enumerate(row):
+                total[i] += v
+        return total
 
     def _norm_ratio(self, ctx: RankingContext) -> list[float]:
         """Per period: global bottom / global top, the prior's denominator scale."""
@@ -154,13 +176,3 @@ def _field_ids(value) -> tuple[str, ...]:
     if isinstance(value, tuple):
         return tuple(str(v) for v in value)
     return ()
-
-
-def _sum_ids(get, memo: PeriodicSums, state: str, ids: tuple[str, ...], now: int) -> list[float]:
-    if len(ids) == 1:
-        return memo((state, ids[0]), get(state, ids[0]), now)
-    total = [0.0] * len(memo.periods)
-    for sid in ids:
-        for i, v in enumerate(memo((state, sid), get(state, sid), now)):
-            total[i] += v
-    return total

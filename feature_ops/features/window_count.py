@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from feature_ops.features.base import Feature, FeatureConfig, request_ids, request_keys, scope_id
+from feature_ops.features.base import Feature, FeatureConfig, request_keys, scope_id
 from feature_ops.state import PeriodicSums
 from feature_ops.types import Duration
 
@@ -67,6 +67,9 @@ class WindowCountFeature(Feature):
     def write_kinds(self):
         return frozenset({"interaction"})
 
+    def interaction_types(self):
+        return frozenset({self.config.interaction})
+
     def writes(self, event):
         if event.kind != "interaction" or event.type != self.config.interaction:
             return ()
@@ -77,14 +80,6 @@ class WindowCountFeature(Feature):
         return request_keys(self.name, self.scope, request)
 
     def values(self, ctx):
-        get, name, periods, now, memo = ctx.reader.get, self.name, self.periods, ctx.now, self._sums
-        zeros = [0.0] * len(periods)
-        sums: dict[str | None, list[float]] = {None: zeros}
-        columns: list[list[float]] = [[] for _ in periods]
-        for sid in request_ids(self.scope, ctx.request):
-            row = sums.get(sid)
-            if row is None:
-                row = sums[sid] = memo(sid, get(name, sid), now)
-            for col, v in zip(columns, row, strict=True):
-                col.append(v)
-        return columns
+        ids = ctx.ids(self.scope)
+        rows = self._sums.many(ids, ctx.reader.get_many(self.name, ids), ctx.now)
+        return [[row[i] for row in rows] for i in range(len(self.periods))]
