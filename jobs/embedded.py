@@ -5,6 +5,7 @@ It is the reference every other engine must match, and the speed baseline.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
 from collections.abc import Callable
@@ -38,6 +39,14 @@ class BootstrapResult:
         return self.events / self.seconds if self.seconds else 0.0
 
 
+def relax_gc() -> None:
+    """Engine state is many small long-lived objects: full collections over them cost 10-15% of a replay
+    and free nothing (state holds no cycles). Collect young objects less often and freeze what exists."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
 def config_hash(config: Config) -> str:
     return hashlib.sha1(orjson.dumps(config.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
 
@@ -53,8 +62,8 @@ def bootstrap_embedded(config: Config, progress: Progress | None = None) -> Boot
     """Replay every event under bootstrap.source.path and write the workdir outputs."""
     root = local_workdir(config.bootstrap.workdir)
     rejects = Rejects(config.bootstrap.errors)
+    relax_gc()
     start = time.perf_counter()
-    writer = None
     engine = Engine(config, MemoryStore())
     writer = DatasetWriter(root, config, engine.features)
     engine.emit = writer.add

@@ -25,7 +25,7 @@ from feature_ops.config import Config
 from feature_ops.engine import Engine
 from feature_ops.reader import Rejects, decode_line, event_files
 from feature_ops.store import MemoryStore
-from jobs.embedded import BootstrapResult, Progress, input_path, manifest
+from jobs.embedded import BootstrapResult, Progress, input_path, manifest, relax_gc
 from jobs.flink.inputs import InputPlan, plan_inputs
 from jobs.workdir import DatasetWriter, local_workdir, write_manifest, write_values
 
@@ -43,6 +43,7 @@ class BootstrapEngine:
         self.writer: DatasetWriter | None = None
         self.config = config
         self.events = 0
+        relax_gc()  # the operator's interpreter is ours: same tuning as the embedded engine
 
     def _writer(self) -> DatasetWriter:
         if self.writer is None:
