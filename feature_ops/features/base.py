@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 from feature_ops.events import Event, FieldValue, RankingEvent
 from feature_ops.state import StateSpec
@@ -44,6 +44,27 @@ class FeatureConfig(BaseModel):
         """A short stable hash of this definition; salts state names so a changed feature starts empty."""
         canonical = orjson.dumps(self.model_dump(mode="json", by_alias=True), option=orjson.OPT_SORT_KEYS)
         return hashlib.sha1(canonical).hexdigest()[:8]
+
+
+class PeriodsConfig(FeatureConfig):
+    """Keys of the windowed counters (rate, window_count): ``bucket`` size and ``periods`` in buckets."""
+
+    bucket: Duration = 86_400_000
+    periods: list[int] = Field(min_length=1)
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, bucket: int) -> int:
+        if bucket <= 0:
+            raise ValueError("bucket must be a positive duration, e.g. 1h or 24h")
+        return bucket
+
+    @field_validator("periods")
+    @classmethod
+    def _periods(cls, periods: list[int]) -> list[int]:
+        if any(p < 0 for p in periods):
+            raise ValueError("periods must be non-negative bucket counts")
+        return periods
 
 
 class StateReader(Protocol):

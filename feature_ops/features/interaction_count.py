@@ -22,14 +22,12 @@ class InteractionCountConfig(FeatureConfig):
     scope: Literal["item", "user", "session", "global", "tenant"] = "item"
 
 
-class InteractionCountFeature(Feature):
-    """A counter per scope id, incremented by each interaction of the configured type."""
+class InteractionCounter(Feature):
+    """Counts interactions of ``config.interaction`` under one state per ``config.scope`` id."""
 
-    type_name = "interaction_count"
-    config: InteractionCountConfig
-
-    def states(self):
-        return {self.name: self.spec("counter")}
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        self.scope = config.scope
 
     def write_kinds(self):
         return frozenset({"interaction"})
@@ -40,11 +38,21 @@ class InteractionCountFeature(Feature):
     def writes(self, event):
         if event.kind != "interaction" or event.type != self.config.interaction:
             return ()
-        sid = scope_id(self.config.scope, event)
+        sid = scope_id(self.scope, event)
         return () if sid is None else ((self.name, sid, 1),)
 
     def keys(self, request):
-        return request_keys(self.name, self.config.scope, request)
+        return request_keys(self.name, self.scope, request)
+
+
+class InteractionCountFeature(InteractionCounter):
+    """A counter per scope id, incremented by each interaction of the configured type."""
+
+    type_name = "interaction_count"
+    config: InteractionCountConfig
+
+    def states(self):
+        return {self.name: self.spec("counter")}
 
     def values(self, ctx):
         counts = ctx.reader.get_many(self.name, ctx.ids(self.config.scope))

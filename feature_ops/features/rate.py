@@ -21,9 +21,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from feature_ops.features.base import GLOBAL_ID, NAN, Feature, FeatureConfig, RankingContext
+from feature_ops.features.base import GLOBAL_ID, NAN, Feature, PeriodsConfig, RankingContext
 from feature_ops.state import PeriodicSums, periodic_sums
-from feature_ops.types import STRICT, Duration
+from feature_ops.types import STRICT
 
 
 class Normalize(BaseModel):
@@ -31,12 +31,10 @@ class Normalize(BaseModel):
     weight: float = Field(gt=0)
 
 
-class RateConfig(FeatureConfig):
+class RateConfig(PeriodsConfig):
     type: Literal["rate"]
     top: str
     bottom: str
-    bucket: Duration = 86_400_000
-    periods: list[int] = Field(min_length=1)
     scope: str = "item"
     normalize: Normalize | None = None
 
@@ -46,13 +44,6 @@ class RateConfig(FeatureConfig):
         if scope in ("item", "global", "tenant") or (scope.startswith("item.") and len(scope) > 5):
             return scope
         raise ValueError(f"rate scope must be item, global or item.<field>, got '{scope}'")
-
-    @field_validator("periods")
-    @classmethod
-    def _periods(cls, periods: list[int]) -> list[int]:
-        if any(p < 0 for p in periods):
-            raise ValueError("periods must be non-negative bucket counts")
-        return periods
 
 
 class RateFeature(Feature):
