@@ -1,7 +1,8 @@
 """State records as JSON-compatible data and compact bytes (versioned; never pickle).
 
 A record ``(state, ts[, shown, shown_ts])`` becomes ``[state, ts[, shown, shown_ts]]`` with each state
-encoded by its kind: periodic counters as ``[[bucket, count], ...]``, bounded lists as ``[[ts, value], ...]``,
+encoded by its kind: periodic counters as ``[first bucket start, offset, count, offset, count, ...]`` with
+offsets in buckets from the first (4x smaller than start/count pairs), bounded lists as ``[[ts, value], ...]``,
 maps as objects, string/number lists as arrays (NaN inside them as null). ``encode``/``decode`` wrap that as versioned JSON bytes.
 
 >>> from feature_ops.state import StateSpec
@@ -19,12 +20,19 @@ import orjson
 
 from feature_ops.state import StateSpec
 
-VERSION = b"\x01"
+VERSION = b"\x02"
 
 
-def state_to_json(kind: str, state: Any) -> Any:
+def state_to_json(spec: StateSpec, state: Any) -> Any:
+    kind = spec.kind
     if kind == "periodic":
-        return [[b, c] for b, c in sorted(state.items())]
+        if not state:
+            return []
+        first = min(state)
+        flat = [first]
+        for start, count in sorted(state.items()):
+            flat += ((start - first) // spec.bucket, count)
+        return flat
     if kind == "list":
         return [[ts, _plain(v)] for ts, v in state]
     if kind == "map":
@@ -32,9 +40,13 @@ def state_to_json(kind: str, state: Any) -> Any:
     return _plain(state)
 
 
-def state_from_json(kind: str, data: Any) -> Any:
+def state_from_json(spec: StateSpec, data: Any) -> Any:
+    kind = spec.kind
     if kind == "periodic":
-        return {int(b): c for b, c in data}
+        if not data:
+            return {}
+        first, bucket = data[0], spec.bucket
+        return {first + data[i] * bucket: data[i + 1] for i in range(1, len(data), 2)}
     if kind == "list":
         return tuple((ts, _tuples(v)) for ts, v in data)
     if kind == "map":
@@ -43,16 +55,16 @@ def state_from_json(kind: str, data: Any) -> Any:
 
 
 def record_to_json(spec: StateSpec, record: tuple) -> list:
-    out = [state_to_json(spec.kind, record[0]), record[1]]
+    out = [state_to_json(spec, record[0]), record[1]]
     if len(record) == 4:
-        out += [state_to_json(spec.kind, record[2]), record[3]]
+        out += [state_to_json(spec, record[2]), record[3]]
     return out
 
 
 def record_from_json(spec: StateSpec, data: list) -> tuple:
     if len(data) == 4:
-        return (state_from_json(spec.kind, data[0]), data[1], state_from_json(spec.kind, data[2]), data[3])
-    return (state_from_json(spec.kind, data[0]), data[1])
+        return (state_from_json(spec, data[0]), data[1], state_from_json(spec, data[2]), data[3])
+    return (state_from_json(spec, data[0]), data[1])
 
 
 def encode(spec: StateSpec, record: tuple) -> bytes:

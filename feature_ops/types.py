@@ -2,7 +2,7 @@
 
 >>> TypeAdapter(Duration).validate_python("30m")
 1800000
->>> TypeAdapter(FieldRef).validate_python("interaction:click.count")
+>>> TypeAdapter(FieldRefType).validate_python("interaction:click.count")
 FieldRef(event='interaction', field='count', interaction='click')
 """
 
