@@ -20,9 +20,9 @@ EXAMPLE = yaml.safe_load(Path("examples/ranklens/config.yml").read_text())
 MIN = 60_000
 
 
-def config_for(events: Path, workdir: Path, errors: str = "skip"):
+def config_for(events: Path, workdir: Path, errors: str = "skip", parallelism: int = 1):
     raw = {**EXAMPLE, "bootstrap": {**EXAMPLE["bootstrap"], "workdir": str(workdir), "errors": errors,
-                                    "source": {"type": "file", "path": str(events)}}}
+                                    "parallelism": parallelism, "source": {"type": "file", "path": str(events)}}}
     return parse_config(raw, env={})
 
 
@@ -32,9 +32,9 @@ def outputs(workdir: Path) -> tuple[bytes, bytes]:
     return dataset, values
 
 
-def both_engines(events: Path, tmp: Path):
+def both_engines(events: Path, tmp: Path, parallelism: int = 1):
     embedded = bootstrap_embedded(config_for(events, tmp / "embedded"))
-    flink = bootstrap_flink(config_for(events, tmp / "flink"))
+    flink = bootstrap_flink(config_for(events, tmp / "flink", parallelism=parallelism))
     return embedded, flink
 
 
@@ -89,7 +89,7 @@ def test_hand_cases_across_file_formats_match_including_bad_line_locations(tmp_p
         click("r2", 100 * MIN, "m2"),  # after r2's session ended: lost
         ranking("r4", 101 * MIN, ["m2", "m3"]), click("r4", 102 * MIN, "m2", kind="like"),
     ]).encode()))
-    embedded, flink = both_engines(events, tmp_path)
+    embedded, flink = both_engines(events, tmp_path, parallelism=2)  # the job at parallelism 2: same rows
     assert outputs(tmp_path / "flink") == outputs(tmp_path / "embedded")
     assert flink.rejects.messages == embedded.rejects.messages == [
         f"{events}/a.jsonl:6: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)",
