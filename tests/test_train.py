@@ -266,3 +266,23 @@ def test_cli_errors_say_what_to_fix(sample, capsys, args, message):
     out, _, _, _ = sample
     assert main(["train", str(out / "config.yml"), *args]) == 2
     assert capsys.readouterr().err.startswith(message)
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_index_encoded_strings_train_as_categorical_features(tmp_path, backend):
+    out = tmp_path
+    generate(out, seed=3, users=40, items=80, rankings=400)
+    raw = _raw_config(out, iterations=5)
+    raw["features"].append({"name": "genre_idx", "type": "string", "source": "item.genres", "encode": "index",
+                            "values": ["drama", "comedy", "action", "thriller", "romance", "horror"]})
+    raw["models"] = {backend: {**raw["models"][backend], "features": [*raw["models"][backend]["features"], "genre_idx"]}}
+    config = parse_config(raw)
+    bootstrap_embedded(config)
+    train_model(config, backend, log=lambda line: None)
+    ranker = load_ranker(config.models[backend].path, config, backend)
+    assert ranker.meta.categorical == ["genre_idx"]
+    if backend == "lightgbm":  # LightGBM lists the category values of categorical features only
+        infos = ranker.booster.dump_model()["feature_infos"]
+        assert set(infos["genre_idx"]["values"]) >= {1, 2, 3} and infos["popularity"]["values"] == []
+    else:
+        assert ranker.booster.feature_types[ranker.columns.index("genre_idx")] == "c"
