@@ -12,7 +12,15 @@ from typing import Any
 
 from feature_ops.events import Event, RankingEvent
 from feature_ops.features import build_feature
-from feature_ops.features.base import Feature, FeatureConfig, Key, RankingContext, StateReader, Write
+from feature_ops.features.base import (
+    Feature,
+    FeatureConfig,
+    Key,
+    RankingContext,
+    StateReader,
+    Write,
+    request_scope_id,
+)
 from feature_ops.state import StateSpec
 
 EVENT_KINDS = ("item", "user", "ranking", "interaction")
@@ -33,8 +41,14 @@ class FeatureSet:
                 self.namespaces[state] = f"{state}@{salt}"
         self.write_targets = {state: (self.namespaces[state], spec) for state, spec in self.specs.items()}
         self.read_meta = {state: (self.namespaces[state], spec.ttl) for state, spec in self.specs.items()}
+        self.ttls = {state: spec.ttl for state, spec in self.specs.items()}
         self.writers = {kind: [f for f in self.features if kind in f.write_kinds()] for kind in EVENT_KINDS}
         self._by_type: dict[str, list[Feature]] = {}
+        self._scoped: dict[str, list[str]] = {}
+        for feature in self.features:
+            for state, scope in feature.key_scopes().items():
+                self._scoped.setdefault(scope, []).append(state)
+        self._keyed = [f for f in self.features if type(f).keys is not Feature.keys]
         self.item_fields = frozenset().union(*(f.item_fields() for f in self.features))
         digest = hashlib.sha1(",".join(f.config.config_hash() for f in self.features).encode())
         self.fingerprint = digest.hexdigest()[:8]
@@ -59,6 +73,28 @@ class FeatureSet:
         for feature in self.features:
             out.extend(feature.keys(request))
         return out
+
+    def key_groups(self, request: RankingEvent) -> list[tuple[tuple[str, ...], list[str]]]:
+        """``keys(request)`` grouped by scope ids: (distinct scope ids, the states read for each of them).
+
+        Built per scope (every item-scoped state shares one id tuple), not per (state, scope id) pair.
+        """
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for scope, states in self._scoped.items():
+            if scope == "item":
+                ids = tuple(dict.fromkeys([item.id for item in request.items]))
+            else:
+                sid = request_scope_id(scope, request)
+                ids = () if sid is None else (sid,)
+            if ids:
+                groups.setdefault(ids, []).extend(states)
+        by_state: dict[str, dict[str, None]] = {}
+        for feature in self._keyed:
+            for state, sid in feature.keys(request):
+                by_state.setdefault(state, {})[sid] = None
+        for state, sids in by_state.items():
+            groups.setdefault(tuple(sids), []).append(state)
+        return list(groups.items())
 
     def values(self, request: RankingEvent, reader: StateReader, now: int, online: bool) -> dict[str, list]:
         """Feature name -> its value columns (one list of floats per column, one float per item)."""
@@ -104,6 +140,44 @@ class RecordReader:
         else:
             records = map(getter, scope_ids)
         # record[-2] is the visible state of both record shapes: (state, ts) and (state, ts, shown, shown_ts)
+        return [None if record is None or record[1] < oldest else record[-2] for record in records]
+
+
+class ColumnReader:
+    """Reads visible states at ``now`` from fetched columns: per state, its scope ids and their records in
+    the same order (the API's store read, one column per state of ``key_groups``). Same rule as
+    ``RecordReader``; ``get_many`` of exactly a column's ids (every item's, say) reads the column as is.
+    """
+
+    __slots__ = ("columns", "dicts", "now", "ttls")
+
+    def __init__(self, features: FeatureSet, columns: Mapping[str, tuple[list[str], Sequence]], now: int) -> None:
+        self.ttls = features.ttls
+        self.columns = columns
+        self.now = now
+        self.dicts: dict[str, dict[str, Any]] = {}
+
+    def _records(self, state: str) -> dict[str, Any]:
+        records = self.dicts.get(state)
+        if records is None:
+            column = self.columns.get(state)
+            records = self.dicts[state] = {} if column is None else dict(zip(*column, strict=True))
+        return records
+
+    def get(self, state: str, scope_id: str) -> Any | None:
+        record = self._records(state).get(scope_id)
+        if record is None or self.now - record[1] > self.ttls[state]:
+            return None
+        return record[0] if len(record) == 2 else record[2]
+
+    def get_many(self, state: str, scope_ids: Sequence[str | None]) -> list[Any | None]:
+        oldest = self.now - self.ttls[state]
+        column = self.columns.get(state)
+        if column is not None and column[0] == scope_ids:
+            records: Iterable = column[1]
+        else:
+            get = self._records(state).get
+            records = (None if sid is None else get(sid) for sid in scope_ids)
         return [None if record is None or record[1] < oldest else record[-2] for record in records]
 
 

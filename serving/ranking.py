@@ -17,7 +17,7 @@ import numpy as np
 from feature_ops.codec import decode
 from feature_ops.config import Config
 from feature_ops.events import RankingEvent
-from feature_ops.featureset import FeatureSet, RecordReader, row_matrix
+from feature_ops.featureset import ColumnReader, FeatureSet, row_matrix
 from serving.errors import ServiceUnavailable
 from serving.models import Scorer
 from serving.store import KeyLayout, ValueStore
@@ -45,51 +45,37 @@ class RankPipeline:
     def rank(self, request: RankingEvent, explain: bool) -> list[dict[str, Any]]:
         if self.scorer.error is not None:
             raise ServiceUnavailable(f"model '{self.scorer.name}' is not loaded: {self.scorer.error}")
-        records = self.fetch(request)
-        getters = {self.namespaces[state]: by_sid.get for state, by_sid in records.items()}
-        reader = RecordReader(self.features, None, request.timestamp, getters)
+        reader = ColumnReader(self.features, self.fetch(request), request.timestamp)
         values = self.features.values(request, reader, request.timestamp, online=True)
         matrix = self.matrix(values, len(request.items))
         scores = self.scorer.score(matrix, request)
-        order = np.argsort(-scores, kind="stable")
-        items = request.items
-        out = [{"item": items[i].id, "score": float(scores[i])} for i in order.tolist()]
+        order = np.argsort(-scores, kind="stable").tolist()
+        items, scores = request.items, scores.tolist()
+        out = [{"item": items[i].id, "score": scores[i]} for i in order]
         if explain:
             self.explain(out, order, matrix)
         return out
 
-    def fetch(self, request: RankingEvent) -> dict[str, dict[str, tuple | None]]:
-        """Per state, the stored records this request reads by scope id: one store round trip, one hash
-        per scope id. States read for the same scope ids (every item's, say) form a shape, fetched and
-        decoded together: the Python work is per scope id and per state, not per (state, scope id)."""
-        by_state: dict[str, list[str]] = {}
-        for state, sid in self.features.keys(request):
-            sids = by_state.get(state)
-            if sids is None:
-                by_state[state] = [sid]
-            else:
-                sids.append(sid)
-        shapes: dict[tuple[str, ...], list[str]] = {}
-        for state, sids in by_state.items():
-            shapes.setdefault(tuple(sids), []).append(state)
+    def fetch(self, request: RankingEvent) -> dict[str, tuple[list[str], tuple]]:
+        """Per state read, (its scope ids, their stored records in that order): one store round trip, one
+        hash per scope id. The states read for the same scope ids (``FeatureSet.key_groups``: every item's,
+        say) are fetched and decoded together, a row per scope id."""
         prefix, lookups, plan = self.layout.key_prefix, [], []
-        for sids, states in shapes.items():
+        for sids, states in self.features.key_groups(request):
             fields, cache = self._shape(tuple(states))
             lookups += [(prefix + sid, fields) for sid in sids]
             plan.append((sids, states, cache))
         replies = self.store.get_many(lookups)
-        records: dict[str, dict[str, tuple | None]] = {state: {} for state in self.specs}
+        columns: dict[str, tuple[list[str], tuple]] = {}
         start = 0
         for sids, states, cache in plan:
             end = start + len(sids)
-            rows = [
-                cache.get(blobs) or self._decode_row(states, blobs)
-                for blobs in map(tuple, replies[start:end])
-            ]
+            rows = [cache.get(blobs) or self._decode_row(states, blobs) for blobs in map(tuple, replies[start:end])]
+            ids = list(sids)
             for state, column in zip(states, zip(*rows, strict=True), strict=True):
-                records[state].update(zip(sids, column, strict=True))
+                columns[state] = (ids, column)
             start = end
-        return records
+        return columns
 
     def matrix(self, values: dict[str, list], n: int) -> np.ndarray:
         """(items x model columns) float64, in the scorer's column order."""
@@ -99,10 +85,10 @@ class RankPipeline:
         matrix = np.array(columns, dtype=np.float64).T
         return matrix if self.order is None else matrix[:, self.order]
 
-    def explain(self, out: list[dict], order: np.ndarray, matrix: np.ndarray) -> None:
+    def explain(self, out: list[dict], order: list[int], matrix: np.ndarray) -> None:
         names = self.scorer.columns or self.columns
         contributions = self.scorer.contributions(matrix)
-        for row, i in zip(out, order.tolist(), strict=True):
+        for row, i in zip(out, order, strict=True):
             row["features"] = {c: _json_float(v) for c, v in zip(names, matrix[i].tolist(), strict=True)}
             if contributions is not None:
                 row["contributions"] = dict(zip(names, contributions[i].tolist(), strict=True))

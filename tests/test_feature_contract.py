@@ -52,7 +52,7 @@ def _events(feature_cfg) -> list[dict]:
         by_event.setdefault(ref.event, set()).add(ref.field)
     events, ts = [], 1_648_461_600_000
     for n, value in enumerate(FIELD_VALUES):
-        def fields(event):
+        def fields(event, value=value):
             return [{"name": f, "value": value} for f in sorted(by_event.get(event, ()))]
         item, ts = f"i{n}", ts + 1000
         events.append({"event": "item", "id": f"e{n}", "timestamp": ts, "item": item, "fields": fields("item")})

@@ -21,6 +21,7 @@ from feature_ops.events import parse_event, parse_ranking_request
 from feature_ops.features import AnyFeatureConfig, build_feature
 from feature_ops.features.item_age import epoch_seconds
 from feature_ops.features.random_ import stable_uniform
+from feature_ops.featureset import ColumnReader, FeatureSet, RecordReader
 from feature_ops.store import MemoryStore
 
 T0 = 1_600_000_000_000  # 2020-09-13T12:26:40Z
@@ -358,6 +359,50 @@ def test_states_and_keys(feature, states):
     assert {k[0] for k in keys} == set(states)
     if states:
         assert len(keys) == len(set(keys)) >= 1
+
+
+KEYED = [
+    {"name": "n", "type": "number", "source": "item.n"},
+    {"name": "nu", "type": "number", "source": "user.n"},
+    {"name": "nr", "type": "number", "source": "ranking.n"},
+    {"name": "ic", "type": "interaction_count", "interaction": "click", "scope": "session"},
+    {"name": "wg", "type": "window_count", "interaction": "click", "scope": "global", "periods": [1]},
+    {"name": "r", "type": "rate", "top": "click", "bottom": "impression", "periods": [1]},
+    {"name": "rg", "type": "rate", "top": "click", "bottom": "impression", "periods": [1], "scope": "tenant",
+     "normalize": {"weight": 1.0}},
+    {"name": "rf", "type": "rate", "top": "click", "bottom": "impression", "periods": [1], "scope": "item.genre"},
+    {"name": "iw", "type": "interacted_with", "interaction": "click", "field": ["item.a", "item.b"], "scope": "user"},
+    {"name": "ref", "type": "referer", "source": "ranking.ref", "scope": "session"},
+    {"name": "fm", "type": "field_match", "rankingField": "ranking.q", "itemField": "item.t",
+     "method": {"type": "term"}},
+    {"name": "d", "type": "diversity", "source": "item.d"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "extra", [{}, {"user": "u1"}, {"user": "u1", "session": "s1"}, {"session": "s1"}], ids=["anon", "user", "both", "session"]
+)
+@pytest.mark.parametrize("items", [["a", "b", "a"], ["c"]], ids=["duplicates", "one"])
+def test_key_groups_are_the_keys_by_scope_ids(items, extra):
+    features = FeatureSet([ADAPTER.validate_python(f) for f in KEYED])
+    ranking = parse_ranking_request(request(items, **extra))
+    groups = features.key_groups(ranking)
+    states = [state for _, group in groups for state in group]
+    assert len(states) == len(set(states))
+    assert all(len(ids) == len(set(ids)) >= 1 for ids, _ in groups)
+    assert {(state, sid) for ids, group in groups for state in group for sid in ids} == set(features.keys(ranking))
+
+
+def test_column_reader_reads_like_the_record_reader():
+    features = FeatureSet([ADAPTER.validate_python({"name": "n", "type": "number", "source": "item.n", "ttl": "1s"})])
+    now, records = 10_000, {"a": (1.0, 9_500), "b": (2.0, 8_000), "c": (3.0, 9_000, 4.0, 9_000)}
+    ids = list(records)
+    columns = ColumnReader(features, {"n": (ids, tuple(records.values()))}, now)
+    plain_reader = RecordReader(features, lambda ns, sid: records.get(sid), now)
+    for scope_ids in (ids, ["a", "a", None, "x", "c"], ("b", "c"), ["x"]):
+        assert columns.get_many("n", scope_ids) == plain_reader.get_many("n", scope_ids)
+    assert [columns.get("n", sid) for sid in "abcx"] == [1.0, None, 4.0, None]
+    assert columns.get_many("n", ids) == [1.0, None, 4.0]
 
 
 def test_string_index_is_categorical():

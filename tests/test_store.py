@@ -95,6 +95,22 @@ def test_redis_key_of_another_type_reads_as_missing(redis_store, redis_db):
     assert redis_store.get_many([("rs@feedback", ("a", "b")), ("rs:p1", ("a",))]) == [[None, None], [b"v"]]
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["hiredis-reader", "connection-api"])
+def test_redis_read_paths_agree(redis_store, monkeypatch, fast):
+    import serving.redis_store as module
+
+    if not fast:
+        monkeypatch.setattr(module, "_NOT_ENOUGH_DATA", None)
+    redis_store.append_feedback([b"{}"])
+    redis_store.put_many([(f"rs:{i}", f, b"x" * i, 60_000) for i in range(0, 3000, 7) for f in ("a", "b")])
+    lookups = [(f"rs:{i}", ("b", "c", "a")) for i in range(0, 3000, 3)] + [("rs@feedback", ("a",))]
+    expected = [[b"x" * i, None, b"x" * i] if i % 7 == 0 else [None] * 3 for i in range(0, 3000, 3)]
+    assert redis_store.get_many(lookups) == [*expected, [None]]
+    conn = redis_store.client.connection_pool.get_connection()
+    assert module._fast_parser(conn) is fast
+    redis_store.client.connection_pool.release(conn)
+
+
 def test_redis_feedback_goes_to_the_prefixed_stream(redis_db):
     store = RedisValueStore(redis_db.host, redis_db.port, prefix="shop")
     store.append_feedback([b'{"a":1}', b'{"b":2}'])

@@ -127,8 +127,15 @@ class Feature:
     def writes(self, event: Event) -> Iterable[Write]:
         return ()
 
+    def key_scopes(self) -> dict[str, str]:
+        """State -> the scope whose ids ranking reads it for (``request_ids``): what ``keys`` reads."""
+        return {}
+
     def keys(self, request: RankingEvent) -> Iterable[Key]:
-        return ()
+        """Every (state, scope id) ``values`` reads; the default follows ``key_scopes``. A feature whose
+        keys do not follow from scopes overrides this (``FeatureSet.key_groups`` then asks it per request)."""
+        for state, scope in self.key_scopes().items():
+            yield from request_keys(state, scope, request)
 
     def values(self, ctx: RankingContext) -> list[list[float]]:
         raise NotImplementedError(f"{type(self).__name__} must implement values()")
@@ -148,10 +155,14 @@ def request_ids(scope: str, request: RankingEvent) -> list[str | None]:
     """Per ranked item, the scope id to read for it."""
     if scope == "item":
         return [it.id for it in request.items]
+    return [request_scope_id(scope, request)] * len(request.items)
+
+
+def request_scope_id(scope: str, request: RankingEvent) -> str | None:
+    """The one scope id a request reads for every item of a scope other than ``item`` (None if it has none)."""
     if scope in ("global", "tenant"):
-        return [GLOBAL_ID] * len(request.items)
-    value = getattr(request, scope, None) if scope in ("user", "session") else None
-    return [value] * len(request.items)
+        return GLOBAL_ID
+    return getattr(request, scope, None) if scope in ("user", "session") else None
 
 
 def request_keys(state: str, scope: str, request: RankingEvent) -> Iterator[Key]:

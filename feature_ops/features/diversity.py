@@ -58,8 +58,8 @@ class DiversityFeature(Feature):
         value = _convert(event.fields[self.field])
         return () if value is None else ((self.name, event.item, value),)
 
-    def keys(self, request):
-        return ((self.name, item.id) for item in request.items)
+    def key_scopes(self):
+        return {self.name: "item"}
 
     def values(self, ctx):
         get, name, field = ctx.reader.get, self.name, self.field

@@ -107,8 +107,8 @@ class FieldMatchFeature(Feature):
         text = _text(event.fields[self.item_field])
         return () if text is None else ((self.name, event.item, self.tokens(text)),)
 
-    def keys(self, request):
-        return ((self.name, item.id) for item in request.items)
+    def key_scopes(self):
+        return {self.name: "item"}
 
     def values(self, ctx):
         request = ctx.request

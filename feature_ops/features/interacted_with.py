@@ -117,14 +117,8 @@ class InteractedWithFeature(Feature):
                 out.append((state, sid, values))
         return out
 
-    def keys(self, request):
-        sid = getattr(request, self.scope)
-        for item in request.items:
-            for state in self.item_states:
-                yield state, item.id
-        if sid is not None:
-            for state in self.visitor_states:
-                yield state, sid
+    def key_scopes(self):
+        return {**dict.fromkeys(self.item_states, "item"), **dict.fromkeys(self.visitor_states, self.scope)}
 
     def values(self, ctx):
         request, reader = ctx.request, ctx.reader

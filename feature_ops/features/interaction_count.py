@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from feature_ops.features.base import Feature, FeatureConfig, request_keys, scope_id
+from feature_ops.features.base import Feature, FeatureConfig, scope_id
 
 
 class InteractionCountConfig(FeatureConfig):
@@ -41,8 +41,8 @@ class InteractionCounter(Feature):
         sid = scope_id(self.scope, event)
         return () if sid is None else ((self.name, sid, 1),)
 
-    def keys(self, request):
-        return request_keys(self.name, self.scope, request)
+    def key_scopes(self):
+        return {self.name: self.scope}
 
 
 class InteractionCountFeature(InteractionCounter):

@@ -25,7 +25,6 @@ from feature_ops.features.base import (
     check_scope,
     field_columns,
     natural_scope,
-    request_keys,
     scope_id,
     source_value,
 )
@@ -77,8 +76,8 @@ class FieldFeature(Feature):
         sid = scope_id(self.scope, event)
         return () if converted is None or sid is None else ((self.name, sid, converted),)
 
-    def keys(self, request):
-        return () if self.scope == "ranking" else request_keys(self.name, self.scope, request)
+    def key_scopes(self):
+        return {} if self.scope == "ranking" else {self.name: self.scope}
 
     def raw_values(self, ctx: RankingContext) -> list:
         return field_columns(self, self.scope, self.source, ctx, self.convert)

@@ -102,17 +102,14 @@ class RateFeature(Feature):
             return _field_ids(own) if own is not None else (ctx.reader.get(f"{self.name}_field", item.id) or ())
         return (GLOBAL_ID,) if self.config.scope in ("global", "tenant") else (item.id,)
 
-    def keys(self, request):
-        for item in request.items:
-            if self.field:
-                yield f"{self.name}_field", item.id
-            else:
-                for sid in ((GLOBAL_ID,) if self.config.scope in ("global", "tenant") else (item.id,)):
-                    yield self.top, sid
-                    yield self.bottom, sid
+    def key_scopes(self):
+        if self.field:
+            out = {f"{self.name}_field": "item"}
+        else:
+            out = dict.fromkeys((self.top, self.bottom), self.config.scope)
         if self.config.normalize:
-            yield f"{self.top}_norm", GLOBAL_ID
-            yield f"{self.bottom}_norm", GLOBAL_ID
+            out.update(dict.fromkeys((f"{self.top}_norm", f"{self.bottom}_norm"), "global"))
+        return out
 
     def values(self, ctx):
         norm = self._norm_ratio(ctx) if self.config.normalize else None

@@ -70,9 +70,8 @@ class RefererFeature(Feature):
         sid = scope_id(self.scope, event)
         return () if sid is None else ((self.name, sid, (referer_medium(url, self.internal), True)),)
 
-    def keys(self, request):
-        sid = getattr(request, self.scope)
-        return () if sid is None else ((self.name, sid),)
+    def key_scopes(self):
+        return {self.name: self.scope}
 
     def values(self, ctx):
         n = len(ctx.request.items)
