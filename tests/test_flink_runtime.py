@@ -12,11 +12,12 @@ import cloudpickle
 import pytest
 from pyflink.datastream import MapFunction
 
+from feature_ops.store import MemoryStore
 from jobs.flink.errors import FlinkJobError
 from jobs.flink.host import FLUSH_MARKER, Batcher
 from jobs.flink.pipeline import engine_stream
 from jobs.flink.runtime import create_env, flink_configuration, run_to_savepoint
-from jobs.flink.store import DictStateStore, MapStateStore
+from jobs.flink.store import MapStateStore
 
 # Engines below are defined in this test module: ship them to the workers by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -95,15 +96,15 @@ class FakeMapState:
         return list(self.data.items())
 
 
-def dict_store():
-    return DictStateStore(["a", "b"])
+def memory_store():
+    return MemoryStore()
 
 
 def map_store():
     return MapStateStore({"a": FakeMapState(), "b": FakeMapState()})
 
 
-@pytest.mark.parametrize("make", [dict_store, map_store], ids=["dict", "mapstate"])
+@pytest.mark.parametrize("make", [memory_store, map_store], ids=["memory", "mapstate"])
 def test_store_contract(make):
     store = make()
     assert store.get("a", "k") is None
@@ -116,8 +117,11 @@ def test_store_contract(make):
     assert dict(store.items("a")) == {"k": {"n": 1}}
     store.flush()
     assert dict(store.items("b")) == {"k": "other namespace"}
+
+
+def test_mapstate_store_rejects_undeclared_namespaces():
     with pytest.raises(KeyError, match="unknown state namespace 'zz'"):
-        store.get("zz", "k")
+        map_store().get("zz", "k")
 
 
 def test_mapstate_store_writes_through_only_on_flush():

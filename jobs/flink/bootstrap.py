@@ -84,10 +84,8 @@ class BootstrapFactory:
 
 def bootstrap_flink(config: Config, progress: Progress | None = None, restore_from: str | None = None) -> BootstrapResult:
     """Run the bootstrap job on a local MiniCluster and stop it with a savepoint in <workdir>/savepoint."""
-    from jobs.flink.runtime import create_env, ensure_python_on_path, flink_configuration, run_to_savepoint
-
-    ensure_python_on_path()  # before anything starts the JVM: thread mode finds libpython via PATH
     from jobs.flink.pipeline import engine_stream
+    from jobs.flink.runtime import create_env, flink_configuration, run_to_savepoint
 
     root = local_workdir(config.bootstrap.workdir)
     plan = plan_inputs(event_files(input_path(config)), root / "_input")

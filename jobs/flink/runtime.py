@@ -6,7 +6,6 @@ import functools
 import os
 import shutil
 import socket
-import sys
 import tempfile
 import time
 import uuid
@@ -19,6 +18,7 @@ from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 
+from jobs.flink import ensure_python_on_path
 from jobs.flink.errors import FlinkJobError
 from jobs.flink.host import DONE_FILE, FLUSH_MARKER
 from jobs.flink.rest import FlinkRest
@@ -83,13 +83,6 @@ def flink_configuration(
 
 def _uri(path: str) -> str:
     return path if "://" in path else "file://" + os.path.abspath(path)
-
-
-def ensure_python_on_path() -> None:
-    """Thread mode finds libpython via the ``python`` on PATH: put this interpreter's bin dir first."""
-    bin_dir = os.path.dirname(sys.executable)
-    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 def create_env(config: Configuration, ship_packages: bool = False) -> StreamExecutionEnvironment:

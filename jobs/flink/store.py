@@ -1,8 +1,7 @@
-"""Namespaced key-value state stores the feature engine reads and writes.
+"""The engine's store over Flink keyed MapState (``feature_ops.store.Store`` protocol).
 
-Both stores share one interface: ``get / put / delete / items / flush``. Values are
-arbitrary picklable Python objects; ``None`` means "absent". This module never
-imports pyflink, so the in-process engine and unit tests can use ``DictStateStore``.
+Values are arbitrary picklable Python objects; ``None`` means "absent". This module never imports
+pyflink (the MapStates are duck-typed), so it is unit-tested without a cluster.
 """
 
 from __future__ import annotations
@@ -25,38 +24,6 @@ class MapStateLike(Protocol):
 
 def _unknown(namespace: str, known: Iterable[str]) -> KeyError:
     return KeyError(f"unknown state namespace {namespace!r}; declared namespaces: {sorted(known)}")
-
-
-class DictStateStore:
-    """In-memory store (one plain dict per namespace); ``flush()`` is a no-op.
-
-    >>> s = DictStateStore(["counts"]); s.put("counts", "u1", 2); s.get("counts", "u1")
-    2
-    """
-
-    def __init__(self, namespaces: Iterable[str]):
-        self._data: dict[str, dict[str, Any]] = {ns: {} for ns in namespaces}
-
-    def _ns(self, namespace: str) -> dict[str, Any]:
-        try:
-            return self._data[namespace]
-        except KeyError:
-            raise _unknown(namespace, self._data) from None
-
-    def get(self, namespace: str, key: str) -> Any:
-        return self._ns(namespace).get(key)
-
-    def put(self, namespace: str, key: str, value: Any) -> None:
-        self._ns(namespace)[key] = value
-
-    def delete(self, namespace: str, key: str) -> None:
-        self._ns(namespace).pop(key, None)
-
-    def items(self, namespace: str) -> Iterator[tuple[str, Any]]:
-        return iter(list(self._ns(namespace).items()))
-
-    def flush(self) -> None:
-        """Nothing to do: dicts are the state."""
 
 
 class MapStateStore:
