@@ -136,6 +136,7 @@ def create_app(config: Config, resources: Resources | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         app.state.resources = resources or load_resources(config)
+        app.state.resources.warm_up()
         yield
         app.state.resources.close()
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from feature_ops.config import Config
+from feature_ops.events import RankingEvent, RankItem
 from feature_ops.featureset import FeatureSet
 from serving.errors import ApiError
 from serving.feedback import EngineSink, StreamSink
@@ -37,6 +38,22 @@ class Resources:
         except ApiError as e:
             reasons.append(e.message)
         return reasons
+
+    def warm_up(self, items: int = 24) -> list[str]:
+        """Rank one synthetic request per loaded model (unknown items, explain on) so the first real request
+        does not pay for lazy initialisation (~50 ms cold vs ~3 ms warm); returns the models warmed.
+        A store that is down at startup only skips the warm-up."""
+        request = RankingEvent("warm-up", 0, [RankItem(f"warm-up-{i}") for i in range(items)], "warm-up", "warm-up")
+        warmed = []
+        for name, pipeline in self.pipelines.items():
+            if pipeline.scorer.error is None:
+                try:
+                    pipeline.rank(request, explain=True)
+                except ApiError as e:
+                    log.warning("warm-up of model '%s' skipped: %s", name, e.message)
+                    continue
+                warmed.append(name)
+        return warmed
 
     def close(self) -> None:
         self.store.close()

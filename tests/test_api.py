@@ -383,3 +383,17 @@ def test_fuzz_rank_never_fails_with_5xx(client, body, model, explain):
 def test_fuzz_feedback_never_fails_with_5xx(client, body):
     response = client.post("/feedback", content=orjson.dumps(body))
     assert response.status_code < 500, response.text
+
+
+def test_warm_up_ranks_every_loaded_model_once_at_startup(sample, trained):
+    resources = load_resources(sample.config, values=list(read_values(sample.workdir, FeatureSet(sample.config.features))))
+    assert resources.warm_up() == [name for name in sample.config.models]
+
+
+def test_warm_up_is_skipped_while_the_store_is_down(sample, trained, tmp_path):
+    with RedisServer(tmp_path / "redis") as server:
+        config = with_state(sample.config, {"type": "redis", "host": server.host, "port": server.port})
+        server.stop()
+        resources = load_resources(config)
+        assert resources.warm_up() == []
+        resources.close()
