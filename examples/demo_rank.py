@@ -1,6 +1,6 @@
 """The last step of `make demo`: start the API on the sample (memory state), rerank one ranking, stop.
 
-Picks the sample's last ranking event, posts it to /rank/xgboost?explain=true on a free loopback port and
+Picks the sample's last ranking event, posts it to /rank/xgboost on a free loopback port and
 prints the request's original order next to the reranked one.
 
     python examples/demo_rank.py [--config examples/ranklens/config.yml] [--events out/ranklens/events]
@@ -71,7 +71,7 @@ def main() -> None:
     try:
         wait_healthy(url, api)
         ranking = last_ranking(Path(args.events))
-        response = post(f"{url}/rank/xgboost?explain=true", ranking)
+        response = post(f"{url}/rank/xgboost", ranking)
         print(f"POST /rank/xgboost for ranking {ranking['id']} (user {ranking.get('user')}), took {response['took']} ms")
         print(f"{'#':>3}  {'request order':<14} {'reranked':<10} {'score':>8}")
         for i, (before, after) in enumerate(zip(ranking["items"], response["items"], strict=True)):
