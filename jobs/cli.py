@@ -106,19 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("generate", help="write a deterministic RankLens-like sample dataset")
     p.add_argument("--out", default="out/ranklens", help="output directory (default: out/ranklens)")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--users", type=int, default=1000)
-    p.add_argument("--items", type=int, default=1000)
-    p.add_argument("--rankings", type=int, default=8000)
+    p.add_argument("--seed", type=int, default=42, help="random seed: the same seed writes the same bytes (default: 42)")
+    p.add_argument("--users", type=int, default=1000, help="visitors (default: 1000)")
+    p.add_argument("--items", type=int, default=1000, help="movies (default: 1000)")
+    p.add_argument("--rankings", type=int, default=8000, help="ranking events of 24 items each (default: 8000)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("validate", help="check a config and optionally the events it will read")
-    p.add_argument("--config", required=True, help="config YAML")
+    p.add_argument("--config", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
     p.add_argument("--data", help="events file or directory (default: the config's bootstrap source)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("bootstrap", help="replay historical events: training datasets, latest values, savepoint")
-    p.add_argument("config", help="config YAML (or set RANKSTREAM_CONFIG)")
+    p.add_argument("config", nargs="?", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
     p.add_argument("--engine", choices=["flink", "embedded"], default="flink",
                    help="flink: PyFlink job on a local MiniCluster, ending in a savepoint (default); "
                         "embedded: one process, no savepoint")
@@ -126,17 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bootstrap)
 
     p = sub.add_parser("upload", help="write the bootstrap's latest feature values into Redis (inference.state)")
-    p.add_argument("config", help="config YAML (or set RANKSTREAM_CONFIG)")
+    p.add_argument("config", nargs="?", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
     p.set_defaults(func=cmd_upload)
 
     p = sub.add_parser("api", help="serve /rank, /feedback, /health and /metrics (inference.host:port)")
-    p.add_argument("config", help="config YAML (or set RANKSTREAM_CONFIG)")
+    p.add_argument("config", nargs="?", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
     p.add_argument("--host", help="override inference.host")
     p.add_argument("--port", type=int, help="override inference.port")
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("train", help="train lambdamart models on the bootstrap dataset and evaluate them on a test split")
-    p.add_argument("config", help="config YAML (or set RANKSTREAM_CONFIG)")
+    p.add_argument("config", nargs="?", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
     p.add_argument("model", nargs="?", help="model name (default: every lambdamart model)")
     p.add_argument("--split", help="time=N%%, random=N%% or hold_last=N%% (default: models.<m>.split, time=80%%)")
     p.add_argument("--baseline", action="append", default=[], metavar="FEATURE",

@@ -8,10 +8,10 @@ from feature_ops.validation import check_events
 from jobs.embedded import input_path
 
 
-def run_validate(config_path: str, data: str | None) -> int:
+def run_validate(config_path: str | None, data: str | None) -> int:
     """Print a summary; 0 when everything is valid, 1 when the data has errors (config errors raise)."""
     config = load_config(config_path)
-    print(f"config {config_path}: ok ({len(config.features)} features, models: {', '.join(config.models)})")
+    print(f"config: ok ({len(config.features)} features, models: {', '.join(config.models)})")
     path = data or input_path(config)
     rejects = Rejects("skip")
     report = check_events(config, read_events(path, rejects))
