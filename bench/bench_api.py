@@ -57,6 +57,9 @@ function done(summary, latency, requests)
 end
 """
 
+METARANK_P99_MS = {100: 9.8, 300: 23.7}
+"""The baseline issue 5 names: Metarank's JVM API, p99 at 100 and 300 items (concurrency 1)."""
+
 
 def prepare(tmp: Path, redis: RedisServer) -> tuple[Path, dict, list[dict]]:
     events = ROOT / "out" / "ranklens" / "events" / "events.jsonl.gz"
@@ -166,7 +169,9 @@ def main() -> None:
                 for c in CONCURRENCY:
                     bodies = requests_for(rows, n, REQUESTS)
                     stats = run_wrk(wrk, url, bodies, c, Path(tmp)) if wrk else run_httpx(url, bodies, c)
-                    print(json.dumps({"bench": "rank_latency", "items": n, "concurrency": c, **stats,
+                    baseline = METARANK_P99_MS.get(n) if c == 1 else None
+                    vs = {"metarank_p99_ms": baseline, "p99_vs_metarank": round(stats["p99_ms"] / baseline, 3)} if baseline else {}
+                    print(json.dumps({"bench": "rank_latency", "items": n, "concurrency": c, **stats, **vs,
                                       "model": "xgboost", "client": "wrk" if wrk else "httpx"}), flush=True)  # fmt: skip
         finally:
             api.terminate()
