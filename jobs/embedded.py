@@ -10,14 +10,16 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 
 from feature_ops.config import Config
 from feature_ops.engine import Engine
+from feature_ops.events import Event
 from feature_ops.reader import InputError, Rejects, read_events
 from feature_ops.sources import FileSource
-from feature_ops.store import MemoryStore
+from feature_ops.store import MemoryStore, Store
 from jobs.workdir import DatasetWriter, local_workdir, write_manifest, write_values
 
 Progress = Callable[[int], None]
@@ -58,26 +60,43 @@ def input_path(config: Config) -> str:
     return source.path
 
 
+class Replay:
+    """What every bootstrap engine runs over its store: the engine, its clickthroughs streamed into the
+    datasets, and at the end the flush of open sessions and the latest values into the workdir."""
+
+    def __init__(self, config: Config, store: Store, root: Path) -> None:
+        relax_gc()
+        self.root = root
+        self.engine = Engine(config, store)
+        self.writer = DatasetWriter(root, config, self.engine.features)
+        self.engine.emit = self.writer.add
+        self.events = 0
+
+    def process(self, event: Event) -> None:
+        self.engine.process(event)
+        self.events += 1
+
+    def finish(self) -> tuple[dict[str, int], int]:
+        """(dataset rows per model, latest values written)."""
+        self.engine.flush()
+        rows = self.writer.close()
+        return rows, write_values(self.root, self.engine.features, self.engine.latest())
+
+
 def bootstrap_embedded(config: Config, progress: Progress | None = None) -> BootstrapResult:
     """Replay every event under bootstrap.source.path and write the workdir outputs."""
     root = local_workdir(config.bootstrap.workdir)
     rejects = Rejects(config.bootstrap.errors)
-    relax_gc()
     start = time.perf_counter()
-    engine = Engine(config, MemoryStore())
-    writer = DatasetWriter(root, config, engine.features)
-    engine.emit = writer.add
-    events = 0
+    replay = Replay(config, MemoryStore(), root)
     for event in read_events(input_path(config), rejects):
-        engine.process(event)
-        events += 1
-        if progress is not None and events % 4096 == 0:
-            progress(events)
-    engine.flush()
-    rows = writer.close()
-    values = write_values(root, engine.features, engine.latest())
+        replay.process(event)
+        if progress is not None and replay.events % 4096 == 0:
+            progress(replay.events)
+    rows, values = replay.finish()
     seconds = time.perf_counter() - start
-    result = BootstrapResult("embedded", events, seconds, rows, values, rejects, dict(engine.stats))
+    stats = dict(replay.engine.stats)
+    result = BootstrapResult("embedded", replay.events, seconds, rows, values, rejects, stats)
     write_manifest(root, manifest(config, result))
     return result
 

@@ -25,49 +25,35 @@ from feature_ops.config import Config
 from feature_ops.engine import Engine
 from feature_ops.reader import Rejects, decode_line, event_files
 from feature_ops.store import MemoryStore
-from jobs.embedded import BootstrapResult, Progress, input_path, manifest, relax_gc
+from jobs.embedded import BootstrapResult, Progress, Replay, input_path, manifest
 from jobs.flink.inputs import InputPlan, plan_inputs
-from jobs.workdir import DatasetWriter, local_workdir, write_manifest, write_values
+from jobs.workdir import local_workdir, write_manifest
 
 STATS_FILE = "_engine-stats.json"
 HOST_UID = "feature-engine"
 
 
 class BootstrapEngine:
-    """Runs inside the Flink operator: decodes lines, feeds the engine, writes outputs on finish."""
+    """Runs inside the Flink operator: decodes lines (keeping their ``path:line``) into the shared replay."""
 
     def __init__(self, config: Config, store, root: str, plan: InputPlan) -> None:
         self.root, self.plan = Path(root), plan
         self.rejects = Rejects(config.bootstrap.errors)
-        self.engine = Engine(config, store)
-        self.writer: DatasetWriter | None = None
-        self.config = config
-        self.events = 0
-        relax_gc()  # the operator's interpreter is ours: same tuning as the embedded engine
-
-    def _writer(self) -> DatasetWriter:
-        if self.writer is None:
-            self.writer = DatasetWriter(self.root, self.config, self.engine.features)
-            self.engine.emit = self.writer.add
-        return self.writer
+        self.replay = Replay(config, store, self.root)
 
     def process_batch(self, first: int, lines: list[str]) -> list:
-        self._writer()
         for offset, line in enumerate(lines):
             if line.strip():
                 event = decode_line(line, self.plan.locate(first + offset), self.rejects)
                 if event is not None:
-                    self.engine.process(event)
-                    self.events += 1
+                    self.replay.process(event)
         return []
 
     def finish(self) -> list:
-        writer = self._writer()
-        self.engine.flush()
-        rows = writer.close()
-        values = write_values(self.root, self.engine.features, self.engine.latest())
-        stats = {"events": self.events, "rows": rows, "values": values, "stats": dict(self.engine.stats),
-                 "bad_lines": self.rejects.count, "messages": self.rejects.messages}
+        rows, values = self.replay.finish()
+        stats = {"events": self.replay.events, "rows": rows, "values": values,
+                 "stats": dict(self.replay.engine.stats), "bad_lines": self.rejects.count,
+                 "messages": self.rejects.messages}
         (self.root / STATS_FILE).write_text(json.dumps(stats))
         return []
 
