@@ -115,3 +115,17 @@ def test_state_survives_a_store_handover_like_a_restore():
     second.process(parse_event(click("r1", 10, "b")))
     second.finish()
     assert [ct.ranking.id for ct in out] == ["r1"] and out[0].labels({"click": 1}) == [0.0, 1.0]
+
+
+def test_a_changed_feature_definition_starts_from_empty_state_others_continue():
+    store = MemoryStore()
+    first = Engine(parse_config(CONFIG, env={}), store)
+    first.process(parse_event(item("a", 0, 7)))
+    first.process(parse_event(click("r0", 1, "a")))
+    changed = yaml.safe_load(yaml.safe_dump(CONFIG))
+    changed["features"][0]["ttl"] = "30d"  # popularity redefined
+    second = Engine(parse_config(changed, env={}), store)  # e.g. an update job restored from the savepoint
+    request = parse_event(ranking("r1", 2, ["a"]))
+    values = second.values(request, online=True)
+    assert math.isnan(values["popularity"][0][0]) and values["clicks"] == [[1.0]]
+    assert first.features.namespaces["popularity"] != second.features.namespaces["popularity"]
