@@ -195,6 +195,15 @@ _SCOPE_SOURCES = {
 }
 
 
+def require_source(feature_type: str, source: FieldRef, *events: str) -> FieldRef:
+    """The source if its event type is one the feature can use, else the error users see, e.g.
+    ``local_time can only use ranking fields, got 'item.date'``."""
+    if source.event not in events:
+        allowed = events[0] if len(events) == 1 else f"{', '.join(events[:-1])} or {events[-1]}"
+        raise ValueError(f"{feature_type} can only use {allowed} fields, got '{source}'")
+    return source
+
+
 def check_scope(name: str, scope: str, source: FieldRef) -> None:
     """Reject scope/source pairs where the source event cannot carry an id for the scope."""
     if source.event not in _SCOPE_SOURCES[scope]:

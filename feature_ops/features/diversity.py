@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from feature_ops.features.base import NAN, Feature, FeatureConfig
+from feature_ops.features.base import NAN, Feature, FeatureConfig, require_source
 from feature_ops.types import FieldRefType
 
 
@@ -30,8 +30,7 @@ class DiversityConfig(FeatureConfig):
     @field_validator("source")
     @classmethod
     def _item_source(cls, ref):
-        if ref.event != "item":
-            raise ValueError(f"diversity can only use item fields, got '{ref}'")
+        require_source("diversity", ref, "item")
         return ref
 
 

@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import Field, field_serializer, field_validator
 
-from feature_ops.features.base import Feature, FeatureConfig, scope_id
+from feature_ops.features.base import Feature, FeatureConfig, require_source, scope_id
 from feature_ops.state import list_values
 from feature_ops.types import Duration, FieldRefType, parse_field_ref
 
@@ -44,8 +44,7 @@ class InteractedWithConfig(FeatureConfig):
         if not refs:
             raise ValueError("interacted_with needs at least one item field")
         for ref in refs:
-            if ref.event != "item":
-                raise ValueError(f"interacted_with can only use item fields, got '{ref}'")
+            require_source("interacted_with", ref, "item")
         return refs if isinstance(field, list) else refs[0]
 
     @field_serializer("field")

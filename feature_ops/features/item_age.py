@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 
-from feature_ops.features.base import NAN, FeatureConfig
+from feature_ops.features.base import NAN, FeatureConfig, require_source
 from feature_ops.features.number import FieldFeature
 from feature_ops.types import FieldRef, FieldRefType
 
@@ -33,8 +33,7 @@ class ItemAgeConfig(FeatureConfig):
     @field_validator("source")
     @classmethod
     def _item_source(cls, source: FieldRef) -> FieldRef:
-        if source.event != "item":
-            raise ValueError(f"item_age can only use item fields, got '{source}'")
+        require_source("item_age", source, "item")
         return source
 
     @property

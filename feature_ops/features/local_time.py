@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 
 from feature_ops.events import parse_datetime
-from feature_ops.features.base import NAN, Feature, FeatureConfig
+from feature_ops.features.base import NAN, Feature, FeatureConfig, require_source
 from feature_ops.types import FieldRef, FieldRefType
 
 
@@ -48,8 +48,7 @@ class LocalTimeConfig(FeatureConfig):
     @field_validator("source")
     @classmethod
     def _ranking_source(cls, source: FieldRef) -> FieldRef:
-        if source.event != "ranking":
-            raise ValueError(f"local_time can only use ranking fields, got '{source}'")
+        require_source("local_time", source, "ranking")
         return source
 
 

@@ -18,7 +18,14 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from feature_ops.features.base import Feature, FeatureConfig, check_scope, scope_id, source_value
+from feature_ops.features.base import (
+    Feature,
+    FeatureConfig,
+    check_scope,
+    require_source,
+    scope_id,
+    source_value,
+)
 from feature_ops.parsers.referer import MEDIUMS, referer_medium
 from feature_ops.types import FieldRefType
 
@@ -32,8 +39,7 @@ class RefererConfig(FeatureConfig):
     @field_validator("source")
     @classmethod
     def _visitor_source(cls, ref):
-        if ref.event not in ("user", "ranking", "interaction"):
-            raise ValueError(f"referer can only use user, ranking or interaction fields, got '{ref}'")
+        require_source("referer", ref, "user", "ranking", "interaction")
         return ref
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import field_validator
 
-from feature_ops.features.base import Feature, FeatureConfig
+from feature_ops.features.base import Feature, FeatureConfig, require_source
 from feature_ops.parsers.useragent import BROWSERS, OPERATING_SYSTEMS, PLATFORMS, parse_user_agent
 from feature_ops.types import FieldRefType
 
@@ -38,8 +38,7 @@ class UserAgentConfig(FeatureConfig):
     @field_validator("source")
     @classmethod
     def _ranking_source(cls, ref):
-        if ref.event != "ranking":
-            raise ValueError(f"ua can only use ranking fields, got '{ref}'")
+        require_source("ua", ref, "ranking")
         return ref
 
 
