@@ -30,8 +30,7 @@ class DiversityConfig(FeatureConfig):
     @field_validator("source")
     @classmethod
     def _item_source(cls, ref):
-        require_source("diversity", ref, "item")
-        return ref
+        return require_source("diversity", ref, "item")
 
 
 class DiversityFeature(Feature):

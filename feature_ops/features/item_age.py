@@ -33,8 +33,7 @@ class ItemAgeConfig(FeatureConfig):
     @field_validator("source")
     @classmethod
     def _item_source(cls, source: FieldRef) -> FieldRef:
-        require_source("item_age", source, "item")
-        return source
+        return require_source("item_age", source, "item")
 
     @property
     def effective_scope(self) -> str:

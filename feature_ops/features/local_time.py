@@ -48,8 +48,7 @@ class LocalTimeConfig(FeatureConfig):
     @field_validator("source")
     @classmethod
     def _ranking_source(cls, source: FieldRef) -> FieldRef:
-        require_source("local_time", source, "ranking")
-        return source
+        return require_source("local_time", source, "ranking")
 
 
 class LocalTimeFeature(Feature):

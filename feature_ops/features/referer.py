@@ -39,8 +39,7 @@ class RefererConfig(FeatureConfig):
     @field_validator("source")
     @classmethod
     def _visitor_source(cls, ref):
-        require_source("referer", ref, "user", "ranking", "interaction")
-        return ref
+        return require_source("referer", ref, "user", "ranking", "interaction")
 
     @model_validator(mode="after")
     def _scope_fits_source(self):

@@ -38,8 +38,7 @@ class UserAgentConfig(FeatureConfig):
     @field_validator("source")
     @classmethod
     def _ranking_source(cls, ref):
-        require_source("ua", ref, "ranking")
-        return ref
+        return require_source("ua", ref, "ranking")
 
 
 class UserAgentFeature(Feature):
