@@ -66,14 +66,16 @@ class Engine:
             self._clock = event.timestamp
             self.store.put(self.clock_ns, "now", event.timestamp)
         self._expire(self.clock)
-        if event.kind == "item":
-            self._store_item_fields(event)  # type: ignore[arg-type]
-        elif event.kind == "ranking":
-            self._open_session(event)  # type: ignore[arg-type]
-        elif event.kind == "interaction":
+        if event.kind == "interaction":
             self._interaction(event)  # type: ignore[arg-type]
-            return
-        self._apply(event)
+        else:
+            if event.kind == "item":
+                self._store_item_fields(event)  # type: ignore[arg-type]
+            elif event.kind == "ranking":
+                self._open_session(event)  # type: ignore[arg-type]
+            self._apply(event)
+        if self._live > self.max_sessions:
+            self._expire(self.clock)
 
     def finish(self) -> None:
         """Close every open session (end of input, nothing will follow)."""

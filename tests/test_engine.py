@@ -129,3 +129,18 @@ def test_a_changed_feature_definition_starts_from_empty_state_others_continue():
     values = second.values(request, online=True)
     assert math.isnan(values["popularity"][0][0]) and values["clicks"] == [[1.0]]
     assert first.features.namespaces["popularity"] != second.features.namespaces["popularity"]
+
+
+def test_max_parallel_sessions_closes_the_oldest_session_early():
+    capped = yaml.safe_load(yaml.safe_dump(CONFIG))
+    capped["core"] = {"clickthrough": {"maxParallelSessions": 2}}
+    out = []
+    engine = Engine(parse_config(capped, env={}), MemoryStore(), emit=out.append)
+    for e in [ranking("r1", 0, ["a", "b"]), click("r1", 1, "a"), ranking("r2", 2, ["a"]), click("r2", 3, "a")]:
+        engine.process(parse_event(e))
+    assert out == []
+    engine.process(parse_event(ranking("r3", 4, ["b"])))  # a third open session: r1 (expiring first) closes
+    assert [ct.ranking.id for ct in out] == ["r1"]
+    engine.process(parse_event(click("r1", 5, "b")))  # too late for r1's row
+    engine.finish()
+    assert [(ct.ranking.id, ct.labels({"click": 1})) for ct in out] == [("r1", [1.0, 0.0]), ("r2", [1.0])]
