@@ -35,7 +35,7 @@ class Engine:
         self.config = config
         self.features = FeatureSet(config.features)
         self.store = store
-        self.emit = emit or (lambda ct: None)
+        self.emit = emit
         self.session_length = config.core.clickthrough.maxSessionLength
         self.max_sessions = config.core.clickthrough.maxParallelSessions
         impressions = config.bootstrap.syntheticImpression
@@ -90,12 +90,13 @@ class Engine:
                 pending.flushed = True
                 self.store.put(self.sessions_ns, rid, pending)
 
-    def reader(self, now: int | None = None) -> RecordReader:
+    def reader(self, now: int) -> RecordReader:
+        """The visible states at ``now`` (one reader object, reused)."""
         if self._reader is None:
             getter = getattr(self.store, "getter", None)
             getters = None if getter is None else {ns: getter(ns) for ns in self.features.namespaces.values()}
             self._reader = RecordReader(self.features, self.store.get, 0, getters)
-        self._reader.now = self.clock if now is None else now
+        self._reader.now = now
         return self._reader
 
     def values(self, request: RankingEvent, online: bool) -> dict[str, list]:
@@ -124,7 +125,7 @@ class Engine:
             self.store.put(self.fields_ns, event.item, {**old, **wanted})
 
     def _open_session(self, ranking: RankingEvent) -> None:
-        values = self.values(ranking, online=False)
+        values = self.values(ranking, online=False) if self.emit is not None else None
         pending = self.store.get(self.sessions_ns, ranking.id)
         self._live += pending is None
         early = [item for item, _, _ in pending.interactions] if pending is not None else []
@@ -185,7 +186,8 @@ class Engine:
         ct = Clickthrough(pending.ranking, pending.values or {}, pending.interactions)
         if ct.has_signal():
             self.stats["clickthroughs"] += 1
-            self.emit(ct)
+            if self.emit is not None:
+                self.emit(ct)
         else:
             self.stats["rankings without interactions"] += 1
 

@@ -212,7 +212,7 @@ def timestamp_millis(value: Any) -> int | None:
         return int(value) if value.is_integer() else None
     if not isinstance(value, str):
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return int(value)
     parsed = parse_datetime(value)
     return None if parsed is None else int(parsed.timestamp() * 1000)

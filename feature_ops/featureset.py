@@ -13,6 +13,7 @@ from typing import Any
 from feature_ops.events import Event, RankingEvent
 from feature_ops.features import build_feature
 from feature_ops.features.base import (
+    ALL_KINDS,
     Feature,
     FeatureConfig,
     Key,
@@ -22,8 +23,6 @@ from feature_ops.features.base import (
     request_scope_id,
 )
 from feature_ops.state import StateSpec
-
-EVENT_KINDS = ("item", "user", "ranking", "interaction")
 
 
 class FeatureSet:
@@ -42,7 +41,7 @@ class FeatureSet:
         self.write_targets = {state: (self.namespaces[state], spec) for state, spec in self.specs.items()}
         self.read_meta = {state: (self.namespaces[state], spec.ttl) for state, spec in self.specs.items()}
         self.ttls = {state: spec.ttl for state, spec in self.specs.items()}
-        self.writers = {kind: [f for f in self.features if kind in f.write_kinds()] for kind in EVENT_KINDS}
+        self.writers = {kind: [f for f in self.features if kind in f.write_kinds()] for kind in ALL_KINDS}
         self._by_type: dict[str, list[Feature]] = {}
         self._scoped: dict[str, list[str]] = {}
         for feature in self.features:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -102,13 +102,15 @@ def read_lines(path: Path) -> Iterator[tuple[str, str]]:
     """(location, json text) pairs: one per line, or one per element of a top-level JSON array."""
     with open_text(path) as stream:
         head = stream.read(1)
+        skipped = 0
         while head and head.isspace():
+            skipped += head == "\n"
             head = stream.read(1)
         if head == "[":
             yield from _array_elements(path, head + stream.read())
             return
         first = True
-        for number, line in enumerate(stream, start=1):
+        for number, line in enumerate(stream, start=skipped + 1):
             if first:
                 line, first = head + line, False
             if line.strip():
@@ -135,14 +137,3 @@ def read_events(
             event = decode_line(text, location, rejects)
             if event is not None:
                 yield event
-
-
-def decode_many(lines: Iterable[str], source: str, rejects: Rejects) -> list[Event]:
-    """Events from NDJSON text lines (e.g. a request body); locations are 'source:line'."""
-    events = []
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            event = decode_line(line, f"{source}:{number}", rejects)
-            if event is not None:
-                events.append(event)
-    return events

@@ -122,6 +122,10 @@ def list_values(entries: tuple | None, duration: int, now: int) -> list[Any]:
     return [v for ts, v in entries if ts >= oldest]
 
 
+MEMO_LIMIT = 200_000
+"""Entries a per-feature memo holds before it starts over (it pins the state objects it was computed from)."""
+
+
 class PeriodicSums:
     """``periodic_sums`` with a memo per key: the same state object read in the same bucket gives the
     same sums, and item counters are read by many rankings between two writes. A pure accelerator: the
@@ -132,17 +136,10 @@ class PeriodicSums:
     def __init__(self, bucket: int, periods: tuple[int, ...]) -> None:
         self.bucket, self.periods, self.memo = bucket, periods, {}
 
-    def __call__(self, key: object, buckets: dict | None, now: int) -> list[float]:
-        current = now - now % self.bucket
-        hit = self.memo.get(key)
-        if hit is not None and hit[0] is buckets and hit[1] == current:
-            return hit[2]
-        sums = periodic_sums(buckets, self.bucket, self.periods, now)
-        self.memo[key] = (buckets, current, sums)
-        return sums
-
     def many(self, keys: list, states: list, now: int) -> list[list[float]]:
-        """``self(key, state, now)`` for each key and state, in one call."""
+        """``periodic_sums`` of each key's state at ``now``, memoised."""
+        if len(self.memo) > MEMO_LIMIT:
+            self.memo.clear()
         bucket, periods, memo = self.bucket, self.periods, self.memo
         current = now - now % bucket
         out = []

@@ -39,11 +39,16 @@ def upload(config: Config, progress: Progress | None = None, store: ValueStore |
     records = list(read_values(root, features))
     now = max((record[1] for _, _, record in records), default=0)
     layout = KeyLayout(features, getattr(state, "prefix", "rs"))
+    owned = store is None
     store = store or open_store(state)
-    start, written = time.perf_counter(), 0
-    items = sorted(ttl_items(features, layout, records, now), key=lambda item: item[0])
-    for i in range(0, len(items), batch):
-        written += store.put_many(items[i : i + batch])
-        if progress is not None:
-            progress(written)
-    return UploadResult(written, len(records) - len(items), time.perf_counter() - start, store.used_memory())
+    try:
+        start, written = time.perf_counter(), 0
+        items = sorted(ttl_items(features, layout, records, now), key=lambda item: item[0])
+        for i in range(0, len(items), batch):
+            written += store.put_many(items[i : i + batch])
+            if progress is not None:
+                progress(written)
+        return UploadResult(written, len(records) - len(items), time.perf_counter() - start, store.used_memory())
+    finally:
+        if owned:
+            store.close()

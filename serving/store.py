@@ -75,9 +75,6 @@ class KeyLayout:
     def key(self, scope_id: str) -> str:
         return self.key_prefix + scope_id
 
-    def field(self, state: str) -> str:
-        return self.fields[state]
-
 
 def ttl_items(features: FeatureSet, layout: KeyLayout, records: Iterable[tuple[str, str, tuple]], now: int):
     """Encoded (key, field, value, ttl ms) per live record, with the TTL remaining at ``now`` (module doc)."""

@@ -4,7 +4,7 @@ import pytest
 import zstandard
 
 from feature_ops.events import EventError, parse_event, parse_ranking_request
-from feature_ops.reader import InputError, Rejects, decode_many, event_files, read_events
+from feature_ops.reader import InputError, Rejects, event_files, read_events
 
 ITEM = {"event": "item", "id": "e1", "timestamp": 1599391467000, "item": "p1"}
 
@@ -47,6 +47,7 @@ def test_timestamps(timestamp, millis):
         ({**ITEM, "id": ""}, "field 'id' must be a non-empty string, got \"\""),
         ({**ITEM, "timestamp": "yesterday"}, "field 'timestamp' must be epoch millis or ISO-8601, got \"yesterday\""),
         ({**ITEM, "timestamp": "2022-06-22T11:21:39"}, "field 'timestamp' must be epoch millis or ISO-8601, got \"2022-06-22T11:21:39\""),
+        ({**ITEM, "timestamp": "\u00b2"}, "field 'timestamp' must be epoch millis or ISO-8601, got \"\u00b2\""),
         ({k: v for k, v in ITEM.items() if k != "item"}, "required field 'item' is missing"),
         ({**ITEM, "fields": [{"name": "x", "value": None}]}, "field 'x' has a null value"),
         ({**ITEM, "fields": [{"name": "x", "value": [True, False]}]}, "field 'x' is a list of mixed or unsupported types (boolean)"),
@@ -122,7 +123,8 @@ def test_missing_and_empty_inputs(tmp_path):
         event_files(tmp_path)
 
 
-def test_ndjson_body_locations():
+def test_leading_blank_lines_keep_their_line_numbers(tmp_path):
+    (tmp_path / "a.jsonl").write_text("\n\n" + LINE % "1" + "\n{bad\n")
     rejects = Rejects("skip")
-    events = decode_many([LINE % "1", "", "[]"], "body", rejects)
-    assert [e.id for e in events] == ["1"] and rejects.messages == ["body:3: event must be a JSON object, got list"]
+    assert [e.id for e in read_events(tmp_path, rejects)] == ["1"]
+    assert rejects.messages[0].startswith(f"{tmp_path}/a.jsonl:4: invalid JSON")

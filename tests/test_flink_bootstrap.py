@@ -70,7 +70,7 @@ def click(rid, ts, i, user="u1", kind="click"):
 def test_hand_cases_across_file_formats_match_including_bad_line_locations(tmp_path):
     events = tmp_path / "events"
     events.mkdir()
-    (events / "a.jsonl").write_text("\n".join([
+    (events / "a.jsonl").write_text("\n\n" + "\n".join([  # leading blank lines keep their numbers
         item("m1", 0, "drama"), item("m2", 1, "comedy"), item("m3", 2, "drama"),
         click("r1", 5, "m2"),  # before its ranking
         ranking("r1", 5, ["m1", "m2", "m3"]),
@@ -92,7 +92,7 @@ def test_hand_cases_across_file_formats_match_including_bad_line_locations(tmp_p
     embedded, flink = both_engines(events, tmp_path, parallelism=2)  # the job at parallelism 2: same rows
     assert outputs(tmp_path / "flink") == outputs(tmp_path / "embedded")
     assert flink.rejects.messages == embedded.rejects.messages == [
-        f"{events}/a.jsonl:6: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)",
+        f"{events}/a.jsonl:8: invalid JSON: invalid literal, expected 'null': line 1 column 1 (char 0)",
         f"{events}/b.jsonl.gz:4: required field 'item' is missing",
     ]
     assert flink.stats == embedded.stats

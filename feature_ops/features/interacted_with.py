@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import Field, field_serializer, field_validator
 
 from feature_ops.features.base import Feature, FeatureConfig, require_source, scope_id
-from feature_ops.state import list_values
+from feature_ops.state import MEMO_LIMIT, list_values
 from feature_ops.types import Duration, FieldRefType, parse_field_ref
 
 
@@ -155,6 +155,8 @@ class VisitorCounts:
 
     def __call__(self, sid: str | None, entries: tuple | None, now: int) -> dict[str, int]:
         oldest = now - self.duration if self.duration else None
+        if len(self.memo) > MEMO_LIMIT:
+            self.memo.clear()
         hit = self.memo.get(sid)
         if hit is not None and hit[0] is entries and (oldest is None or hit[1] < oldest <= hit[2]):
             return hit[3]

@@ -89,10 +89,13 @@ def bootstrap_flink(config: Config, progress: Progress | None = None, restore_fr
     control = str(root / "flink-control")
     engine_stream(env, plan.paths, control, factory, namespaces, host_uid=HOST_UID).map(lambda x: x).name("sink")
     report = None if progress is None else (lambda p: progress(p.lines))
-    run = run_to_savepoint(env, "rankstream-bootstrap", control, str(root / "savepoint"), plan.total, report)
+    try:
+        run = run_to_savepoint(env, "rankstream-bootstrap", control, str(root / "savepoint"), plan.total, report)
+    finally:
+        shutil.rmtree(control, ignore_errors=True)
+        shutil.rmtree(root / "_input", ignore_errors=True)
     result = _result(root, run.savepoint_path, time.perf_counter() - start)
     write_manifest(root, {**manifest(config, result), "savepoint": run.savepoint_path, "flink_job_id": run.job_id})
-    shutil.rmtree(root / "flink-control", ignore_errors=True)
     return result
 
 

@@ -22,6 +22,7 @@ from jobs.flink import ensure_python_on_path
 from jobs.flink.errors import FlinkJobError
 from jobs.flink.host import DONE_FILE, FLUSH_MARKER
 from jobs.flink.rest import FlinkRest
+from jobs.flink.sources import file_uri
 from jobs.flink.watch import JobWatch, Progress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +70,7 @@ def flink_configuration(
         }
     )
     if checkpoint_dir:
-        settings["execution.checkpointing.dir"] = _uri(checkpoint_dir)
+        settings["execution.checkpointing.dir"] = file_uri(checkpoint_dir)
         settings.setdefault("execution.checkpointing.interval", "60s")
     if restore_from:
         settings["execution.state-recovery.path"] = restore_from
@@ -79,10 +80,6 @@ def flink_configuration(
     for key, value in settings.items():
         config.set_string(key, value)
     return config
-
-
-def _uri(path: str) -> str:
-    return path if "://" in path else "file://" + os.path.abspath(path)
 
 
 def create_env(config: Configuration, ship_packages: bool = False) -> StreamExecutionEnvironment:
@@ -178,7 +175,7 @@ def _stop_with_savepoint(client, job_id: str, savepoint_dir: str, job_name: str)
     fmt = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
     os.makedirs(savepoint_dir, exist_ok=True)
     try:
-        return str(client._j_job_client.stopWithSavepoint(False, _uri(savepoint_dir), fmt).get())
+        return str(client._j_job_client.stopWithSavepoint(False, file_uri(savepoint_dir), fmt).get())
     except Exception as e:
         raise FlinkJobError(
             f"stop-with-savepoint of job {job_name!r} ({job_id}) failed", job_id, str(e)

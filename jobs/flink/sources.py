@@ -14,17 +14,18 @@ CONTROL_MONITOR_INTERVAL_MS = 200
 SOURCE_NAME = "Source: ordered-lines"  # operator name as it appears in metrics
 
 
-def _file_uri(path: str) -> str:
-    return "file://" + os.path.abspath(path)
+def file_uri(path: str) -> str:
+    """A local path as a ``file://`` URI; URIs pass through."""
+    return path if "://" in path else "file://" + os.path.abspath(path)
 
 
 def _bounded(path: str) -> FileSource:
-    return FileSource.for_record_stream_format(StreamFormat.text_line_format(), _file_uri(path)).build()
+    return FileSource.for_record_stream_format(StreamFormat.text_line_format(), file_uri(path)).build()
 
 
 def _monitored(directory: str) -> FileSource:
     interval = Duration.of_millis(CONTROL_MONITOR_INTERVAL_MS)
-    builder = FileSource.for_record_stream_format(StreamFormat.text_line_format(), _file_uri(directory))
+    builder = FileSource.for_record_stream_format(StreamFormat.text_line_format(), file_uri(directory))
     return builder.monitor_continuously(interval).build()
 
 
