@@ -147,7 +147,7 @@ HOUR = 3_600_000
 def test_key_layout_is_a_hash_per_scope_id_with_a_field_per_salted_namespace():
     features = FeatureSet(parse_config(CONFIG, env={}).features)
     layout = KeyLayout(features, "shop")
-    assert layout.key("p1") == "shop:p1" and layout.field("price") == features.namespaces["price"]
+    assert layout.key("p1") == "shop:p1" and layout.fields["price"] == features.namespaces["price"]
     assert features.namespaces["price"].startswith("price@") and layout.feedback == "shop@feedback"
 
 

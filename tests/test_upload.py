@@ -39,7 +39,7 @@ def test_upload_writes_every_live_record(sample, redis_db):
     assert len(stored) == len({sid for _, sid, _ in records})
     layout = KeyLayout(features)
     state, sid, record = records[len(records) // 2]
-    blob = stored[layout.key(sid).encode()][layout.field(state).encode()]
+    blob = stored[layout.key(sid).encode()][layout.fields[state].encode()]
     assert decode(features.specs[state], blob) == record
 
 
