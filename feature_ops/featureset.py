@@ -41,6 +41,7 @@ class FeatureSet:
         self.write_targets = {state: (self.namespaces[state], spec) for state, spec in self.specs.items()}
         self.read_meta = {state: (self.namespaces[state], spec.ttl) for state, spec in self.specs.items()}
         self.ttls = {state: spec.ttl for state, spec in self.specs.items()}
+        self._dependent = [f for f in self.features if type(f).dependent_keys is not Feature.dependent_keys]
         self.writers = {kind: [f for f in self.features if kind in f.write_kinds()] for kind in ALL_KINDS}
         self._by_type: dict[str, list[Feature]] = {}
         self._scoped: dict[str, list[str]] = {}
@@ -94,6 +95,16 @@ class FeatureSet:
         for state, sids in by_state.items():
             groups.setdefault(tuple(sids), []).append(state)
         return list(groups.items())
+
+    def dependent_keys(self, request: RankingEvent, reader: StateReader, now: int) -> dict[str, list[str]]:
+        """State -> scope ids of the second read step (``Feature.dependent_keys``), given the first read."""
+        out: dict[str, dict[str, None]] = {}
+        if self._dependent:
+            ctx = RankingContext(request, reader, now, True)
+            for feature in self._dependent:
+                for state, sid in feature.dependent_keys(ctx):
+                    out.setdefault(state, {})[sid] = None
+        return {state: list(sids) for state, sids in out.items()}
 
     def values(self, request: RankingEvent, reader: StateReader, now: int, online: bool) -> dict[str, list]:
         """Feature name -> its value columns (one list of floats per column, one float per item)."""

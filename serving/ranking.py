@@ -45,7 +45,12 @@ class RankPipeline:
     def rank(self, request: RankingEvent, explain: bool) -> list[dict[str, Any]]:
         if self.scorer.error is not None:
             raise ServiceUnavailable(f"model '{self.scorer.name}' is not loaded: {self.scorer.error}")
-        reader = ColumnReader(self.features, self.fetch(request), request.timestamp)
+        columns = self.fetch(request)
+        reader = ColumnReader(self.features, columns, request.timestamp)
+        dependent = self.features.dependent_keys(request, reader, request.timestamp)
+        if dependent:  # a second round trip, only for features that need one (rate over item.<field>)
+            columns.update(self.fetch_states(dependent))
+            reader = ColumnReader(self.features, columns, request.timestamp)
         values = self.features.values(request, reader, request.timestamp, online=True)
         matrix = self.matrix(values, len(request.items))
         scores = self.scorer.score(matrix, request)
@@ -76,6 +81,17 @@ class RankPipeline:
                 columns[state] = (ids, column)
             start = end
         return columns
+
+    def fetch_states(self, wanted: dict[str, list[str]]) -> dict[str, tuple[list[str], tuple]]:
+        """Per state, the records of the given scope ids: one store round trip."""
+        prefix = self.layout.key_prefix
+        lookups = [(prefix + sid, (self.namespaces[state],)) for state, sids in wanted.items() for sid in sids]
+        replies = iter(self.store.get_many(lookups))
+        out = {}
+        for state, sids in wanted.items():
+            blobs = [next(replies)[0] for _ in sids]
+            out[state] = (sids, tuple(None if blob is None else self._decode(state, blob) for blob in blobs))
+        return out
 
     def matrix(self, values: dict[str, list], n: int) -> np.ndarray:
         """(items x model columns) float64, in the scorer's column order."""

@@ -10,13 +10,14 @@ import numpy as np
 import orjson
 import pytest
 import redis
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from feature_ops.config import parse_config
 from feature_ops.engine import Engine
-from feature_ops.events import parse_event
+from feature_ops.events import parse_event, parse_ranking_request
 from feature_ops.featureset import FeatureSet
 from feature_ops.ranker import read_ranker
 from feature_ops.store import MemoryStore
@@ -397,3 +398,30 @@ def test_warm_up_is_skipped_while_the_store_is_down(sample, trained, tmp_path):
         resources = load_resources(config)
         assert resources.warm_up() == []
         resources.close()
+
+
+def test_rate_per_item_field_value_is_served_as_computed_offline():
+    """A second read step: the item's field value first, then the counters of that value."""
+    raw = yaml.safe_load("""
+features:
+  - {name: genre_ctr, type: rate, top: click, bottom: impression, bucket: 1d, periods: [1], scope: item.genre}
+models:
+  noop: {type: noop}
+bootstrap: {workdir: /tmp/unused, source: {type: file, path: /tmp/unused}}
+inference: {source: {type: rest}, state: {type: memory}}
+""")
+    config = parse_config(raw, env={})
+    engine = Engine(config, MemoryStore())
+    genre = [("a", "drama"), ("b", "drama"), ("c", "comedy")]
+    for i, g in genre:
+        engine.process(parse_event({"event": "item", "id": f"e{i}", "timestamp": 1, "item": i,
+                                    "fields": [{"name": "genre", "value": g}]}))
+    for kind, item in [("impression", "a"), ("impression", "b"), ("impression", "c"), ("click", "a")]:
+        engine.process(parse_event({"event": "interaction", "id": f"{kind}{item}", "timestamp": 2, "item": item,
+                                    "type": kind}))
+    request = {"id": "r", "timestamp": 3, "items": [{"id": "b"}, {"id": "c"}, {"id": "x"}]}
+    offline = engine.values(parse_ranking_request(request), online=True)["genre_ctr"][0]
+    resources = load_resources(config, values=list(engine.latest()))
+    served = resources.pipelines["noop"].rank(parse_ranking_request(request), explain=True)
+    online = [item["features"]["genre_ctr_1"] for item in served]
+    assert offline[:2] == [0.5, 0.0] and online[:2] == offline[:2] and online[2] is None

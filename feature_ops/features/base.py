@@ -137,6 +137,12 @@ class Feature:
         for state, scope in self.key_scopes().items():
             yield from request_keys(state, scope, request)
 
+    def dependent_keys(self, ctx: RankingContext) -> Iterable[Key]:
+        """Keys that only the states read first can name (a second read step): e.g. a rate per item field
+        value reads the item's field value, then the counters of that value. Hosts that fetch keys ahead
+        (the API) fetch these after the first read; hosts reading the store directly need not."""
+        return ()
+
     def values(self, ctx: RankingContext) -> list[list[float]]:
         raise NotImplementedError(f"{type(self).__name__} must implement values()")
 

@@ -111,6 +111,13 @@ class RateFeature(Feature):
             out.update(dict.fromkeys((f"{self.top}_norm", f"{self.bottom}_norm"), "global"))
         return out
 
+    def dependent_keys(self, ctx):
+        if self.field:
+            for item in ctx.request.items:
+                for sid in self._read_ids(ctx, item):
+                    yield self.top, sid
+                    yield self.bottom, sid
+
     def values(self, ctx):
         norm = self._norm_ratio(ctx) if self.config.normalize else None
         items = ctx.request.items
