@@ -112,6 +112,15 @@ class Engine:
                 if visible(spec, record, now) is not None:
                     yield state, sid, record
 
+    def item_fields(self) -> Iterator[tuple[str, dict]]:
+        """(item id, the fields features join onto its interactions), in a stable order."""
+        return iter(sorted(self.store.items(self.fields_ns)))
+
+    def seed_item_fields(self, items) -> None:
+        """Restore ``item_fields()`` output, e.g. the bootstrap's, into a fresh engine."""
+        for item, fields in items:
+            self.store.put(self.fields_ns, item, fields)
+
     def _apply(self, event: Event) -> None:
         targets, get, put, ts = self.features.write_targets, self.store.get, self.store.put, event.timestamp
         for state, sid, value in self.features.writes(event):

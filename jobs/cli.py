@@ -87,15 +87,16 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 def cmd_api(args: argparse.Namespace) -> int:
     from feature_ops.featureset import FeatureSet
-    from jobs.workdir import local_workdir, read_values
+    from jobs.workdir import local_workdir, read_item_fields, read_values
     from serving.app import serve
 
     config = load_config(args.config)
-    values = None
+    values = item_fields = None
     if config.inference.state.type == "memory":
         root = local_workdir(config.bootstrap.workdir, create=False)
         values = list(read_values(root, FeatureSet(config.features)))
-    serve(config, args.host, args.port, values)
+        item_fields = list(read_item_fields(root))
+    serve(config, args.host, args.port, values, item_fields)
     return 0
 
 

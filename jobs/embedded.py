@@ -20,7 +20,7 @@ from feature_ops.events import Event
 from feature_ops.reader import InputError, Rejects, read_events
 from feature_ops.sources import FileSource
 from feature_ops.store import MemoryStore, Store
-from jobs.workdir import DatasetWriter, local_workdir, write_manifest, write_values
+from jobs.workdir import DatasetWriter, local_workdir, write_item_fields, write_manifest, write_values
 
 Progress = Callable[[int], None]
 
@@ -80,7 +80,9 @@ class Replay:
         """(dataset rows per model, latest values written)."""
         self.engine.flush()
         rows = self.writer.close()
-        return rows, write_values(self.root, self.engine.features, self.engine.latest())
+        values = write_values(self.root, self.engine.features, self.engine.latest())
+        write_item_fields(self.root, self.engine.item_fields())
+        return rows, values
 
 
 def bootstrap_embedded(config: Config, progress: Progress | None = None) -> BootstrapResult:

@@ -111,6 +111,28 @@ def write_values(root: Path, features: FeatureSet, records: Iterable[tuple[str, 
     return count
 
 
+def write_item_fields(root: Path, items: Iterable[tuple[str, dict]]) -> int:
+    """The engine's item field store (what interactions join) as JSON lines: the API's standalone engine
+    needs it to join feedback interactions on bootstrapped items."""
+    count = 0
+    with gzip.GzipFile(root / "values" / "item-fields.jsonl.gz", "wb", mtime=0) as out:
+        for item, fields in items:
+            plain = {name: list(v) if isinstance(v, tuple) else v for name, v in fields.items()}
+            out.write(orjson.dumps({"item": item, "fields": plain}) + b"\n")
+            count += 1
+    return count
+
+
+def read_item_fields(root: Path) -> Iterator[tuple[str, dict]]:
+    path = root / "values" / "item-fields.jsonl.gz"
+    if not path.exists():
+        raise WorkdirError(f"{path} does not exist: run `rankstream bootstrap` first")
+    with gzip.open(path, "rb") as stream:
+        for line in stream:
+            row = orjson.loads(line)
+            yield row["item"], {k: tuple(v) if isinstance(v, list) else v for k, v in row["fields"].items()}
+
+
 def read_values(root: Path, features: FeatureSet) -> Iterator[tuple[str, str, tuple]]:
     """(state, scope id, record) from a values file, skipping states the config no longer defines."""
     path = root / "values" / "values.jsonl.gz"

@@ -59,9 +59,12 @@ class Resources:
         self.store.close()
 
 
-def load_resources(config: Config, store: ValueStore | None = None, values: Iterable | None = None) -> Resources:
+def load_resources(
+    config: Config, store: ValueStore | None = None, values: Iterable | None = None, item_fields: Iterable | None = None
+) -> Resources:
     """Open the state store and load every model. With memory state, ``values`` (the bootstrap's latest
-    (state, scope id, record) triples, read from the workdir by the caller) seed the API's own engine."""
+    (state, scope id, record) triples) and ``item_fields`` ((item, fields) pairs the engine joins onto
+    interactions), read from the workdir by the caller, seed the API's own engine."""
     state = config.inference.state
     prefix = getattr(state, "prefix", "rs")
     store = store if store is not None else open_store(state)
@@ -72,5 +75,5 @@ def load_resources(config: Config, store: ValueStore | None = None, values: Iter
     if state.type == "redis":
         sink: StreamSink | EngineSink = StreamSink(store)
     else:
-        sink = EngineSink(config, store, KeyLayout(FeatureSet(config.features), prefix), values or ())
+        sink = EngineSink(config, store, KeyLayout(FeatureSet(config.features), prefix), values or (), item_fields or ())
     return Resources(config, store, pipelines, sink, Metrics())

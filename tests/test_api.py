@@ -23,7 +23,14 @@ from feature_ops.ranker import read_ranker
 from feature_ops.store import MemoryStore
 from jobs.train.command import train_models
 from jobs.upload import upload
-from jobs.workdir import local_workdir, read_dataset, read_values, write_values
+from jobs.workdir import (
+    local_workdir,
+    read_dataset,
+    read_item_fields,
+    read_values,
+    write_item_fields,
+    write_values,
+)
 from serving.app import create_app
 from serving.redis_store import RedisValueStore
 from serving.resources import load_resources
@@ -425,3 +432,30 @@ inference: {source: {type: rest}, state: {type: memory}}
     served = resources.pipelines["noop"].rank(parse_ranking_request(request), explain=True)
     online = [item["features"]["genre_ctr_1"] for item in served]
     assert offline[:2] == [0.5, 0.0] and online[:2] == offline[:2] and online[2] is None
+
+
+def test_standalone_feedback_joins_item_fields_of_bootstrapped_items(tmp_path):
+    """interacted_with needs the clicked item's fields: the bootstrap's item field store seeds the API."""
+    raw = yaml.safe_load(f"""
+features:
+  - {{name: liked, type: interacted_with, interaction: click, field: item.genre, scope: user}}
+models:
+  noop: {{type: noop}}
+bootstrap: {{workdir: {tmp_path}, source: {{type: file, path: {tmp_path}}}}}
+inference: {{source: {{type: rest}}, state: {{type: memory}}}}
+""")
+    config = parse_config(raw, env={})
+    engine = Engine(config, MemoryStore())
+    for i, genre in [("a", "drama"), ("b", "drama"), ("c", "comedy")]:
+        engine.process(parse_event({"event": "item", "id": f"e{i}", "timestamp": 1, "item": i,
+                                    "fields": [{"name": "genre", "value": genre}]}))
+    write_values(local_workdir(str(tmp_path)), engine.features, engine.latest())
+    write_item_fields(tmp_path, engine.item_fields())
+    resources = load_resources(config, values=list(read_values(tmp_path, engine.features)),
+                               item_fields=list(read_item_fields(tmp_path)))
+    with TestClient(create_app(config, resources)) as c:
+        click = {"event": "interaction", "id": "k", "timestamp": 2, "item": "a", "type": "click", "user": "u"}
+        assert c.post("/feedback", json=click).json()["accepted"] == 1
+        body = c.post("/rank/noop?explain=true", json={"id": "r", "timestamp": 3, "user": "u",
+                                                        "items": [{"id": "b"}, {"id": "c"}]}).json()
+    assert [it["features"]["liked"] for it in body["items"]] == [1.0, 0.0]
