@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rankings", type=int, default=8000, help="ranking events of 24 items each (default: 8000)")
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("validate", help="check a config and optionally the events it will read")
+    p = sub.add_parser("validate", help="check a config, then the events (--data, else the config's bootstrap source)")
     p.add_argument("--config", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
     p.add_argument("--data", help="events file or directory (default: the config's bootstrap source)")
     p.set_defaults(func=cmd_validate)

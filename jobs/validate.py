@@ -1,4 +1,4 @@
-"""``rankstream validate``: the config, then (optionally) the events it will read."""
+"""``rankstream validate``: the config, then the events it will read (``--data``, else the bootstrap source)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ Layout (local path; ``s3://`` workdirs are on the roadmap and rejected with a cl
 
     <workdir>/dataset/<model>.parquet     training rows (feature_ops.dataset, format version 1)
     <workdir>/values/values.jsonl.gz      latest state record per (state, scope id), sorted
+    <workdir>/values/item-fields.jsonl.gz the item fields the engine joins onto interactions
     <workdir>/savepoint/                  Flink savepoint (flink engine only)
     <workdir>/manifest.json               engine, config hash, counts, timings, savepoint path
 """

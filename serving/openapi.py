@@ -101,7 +101,8 @@ SPEC = {
             }},
             "responses": {
                 "200": {"description": "accepted and rejected counts", **_json(_FEEDBACK_RESPONSE)},
-                "400": {"description": "empty body or no event accepted", **_json(_FEEDBACK_RESPONSE)},
+                "400": {"description": "empty body (an error) or no event accepted (the counts and reasons)",
+                        **_json({"oneOf": [{"$ref": "#/components/schemas/Error"}, _FEEDBACK_RESPONSE]})},
                 "413": _error("body larger than inference.maxBodyBytes"),
                 "503": _error("state store unreachable"),
             },
