@@ -124,27 +124,26 @@ def write_item_fields(root: Path, items: Iterable[tuple[str, dict]]) -> int:
     return count
 
 
-def read_item_fields(root: Path) -> Iterator[tuple[str, dict]]:
-    path = root / "values" / "item-fields.jsonl.gz"
+def _rows(path: Path) -> Iterator[dict]:
+    """The JSON objects of a gzipped JSON-lines output, or an error pointing to the bootstrap."""
     if not path.exists():
         raise WorkdirError(f"{path} does not exist: run `rankstream bootstrap` first")
     with gzip.open(path, "rb") as stream:
         for line in stream:
-            row = orjson.loads(line)
-            yield row["item"], {k: tuple(v) if isinstance(v, list) else v for k, v in row["fields"].items()}
+            yield orjson.loads(line)
+
+
+def read_item_fields(root: Path) -> Iterator[tuple[str, dict]]:
+    for row in _rows(root / "values" / "item-fields.jsonl.gz"):
+        yield row["item"], {k: tuple(v) if isinstance(v, list) else v for k, v in row["fields"].items()}
 
 
 def read_values(root: Path, features: FeatureSet) -> Iterator[tuple[str, str, tuple]]:
     """(state, scope id, record) from a values file, skipping states the config no longer defines."""
-    path = root / "values" / "values.jsonl.gz"
-    if not path.exists():
-        raise WorkdirError(f"{path} does not exist: run `rankstream bootstrap` first")
-    with gzip.open(path, "rb") as stream:
-        for line in stream:
-            row = orjson.loads(line)
-            spec = features.specs.get(row["state"])
-            if spec is not None:
-                yield row["state"], row["id"], record_from_json(spec, row["record"])
+    for row in _rows(root / "values" / "values.jsonl.gz"):
+        spec = features.specs.get(row["state"])
+        if spec is not None:
+            yield row["state"], row["id"], record_from_json(spec, row["record"])
 
 
 def write_manifest(root: Path, manifest: dict) -> Path:
