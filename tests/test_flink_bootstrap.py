@@ -32,9 +32,10 @@ def outputs(workdir: Path) -> tuple[bytes, bytes]:
     return dataset, values
 
 
-def both_engines(events: Path, tmp: Path, parallelism: int = 1):
+def both_engines(events: Path, tmp: Path, parallelism: int = 1, batch_size: int = 64):
+    """Small batches: many records, so state is written through and read back across many of them."""
     embedded = bootstrap_embedded(config_for(events, tmp / "embedded"))
-    flink = bootstrap_flink(config_for(events, tmp / "flink", parallelism=parallelism))
+    flink = bootstrap_flink(config_for(events, tmp / "flink", parallelism=parallelism), batch_size=batch_size)
     return embedded, flink
 
 
@@ -108,8 +109,9 @@ def test_a_job_restored_from_the_savepoint_continues_every_feature(tmp_path):
         (tmp_path / f"batch{name}" / f"part-{name}.jsonl").write_text("\n".join(part) + "\n")
         (tmp_path / "all").mkdir(exist_ok=True)
         shutil.copy(tmp_path / f"batch{name}" / f"part-{name}.jsonl", tmp_path / "all")
-    first = bootstrap_flink(config_for(tmp_path / "batch1", tmp_path / "first"))
-    second = bootstrap_flink(config_for(tmp_path / "batch2", tmp_path / "second"), restore_from=first.savepoint)
+    first = bootstrap_flink(config_for(tmp_path / "batch1", tmp_path / "first"), batch_size=100)
+    second = bootstrap_flink(config_for(tmp_path / "batch2", tmp_path / "second"), restore_from=first.savepoint,
+                             batch_size=100)
     bootstrap_embedded(config_for(tmp_path / "all", tmp_path / "reference"))
     assert second.events == len(lines) - half
     assert outputs(tmp_path / "second")[1] == outputs(tmp_path / "reference")[1]

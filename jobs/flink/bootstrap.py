@@ -31,6 +31,10 @@ from jobs.workdir import local_workdir, write_manifest
 
 STATS_FILE = "_engine-stats.json"
 HOST_UID = "feature-engine"
+BATCH_SIZE = 2048
+"""Lines per record into the engine host: every record ends with a write-through of the changed state, so
+bigger batches rewrite hot keys less often (2048: ~8% faster than 256 on the sample). Buffered lines are
+not in checkpoints; the bootstrap flushes them before its savepoint."""
 
 
 class BootstrapEngine:
@@ -68,7 +72,9 @@ class BootstrapFactory:
         return BootstrapEngine(self.config, store, self.root, self.plan)
 
 
-def bootstrap_flink(config: Config, progress: Progress | None = None, restore_from: str | None = None) -> BootstrapResult:
+def bootstrap_flink(
+    config: Config, progress: Progress | None = None, restore_from: str | None = None, batch_size: int = BATCH_SIZE
+) -> BootstrapResult:
     """Run the bootstrap job on a local MiniCluster and stop it with a savepoint in <workdir>/savepoint."""
     from jobs.flink.pipeline import engine_stream
     from jobs.flink.runtime import create_env, flink_configuration, run_to_savepoint
@@ -87,7 +93,7 @@ def bootstrap_flink(config: Config, progress: Progress | None = None, restore_fr
     namespaces = Engine(config, MemoryStore()).namespaces
     factory = BootstrapFactory(config, str(root), plan)
     control = str(root / "flink-control")
-    engine_stream(env, plan.paths, control, factory, namespaces, host_uid=HOST_UID).map(lambda x: x).name("sink")
+    engine_stream(env, plan.paths, control, factory, namespaces, host_uid=HOST_UID, batch_size=batch_size).map(lambda x: x).name("sink")
     report = None if progress is None else (lambda p: progress(p.lines))
     try:
         run = run_to_savepoint(env, "rankstream-bootstrap", control, str(root / "savepoint"), plan.total, report)
