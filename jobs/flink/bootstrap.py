@@ -1,9 +1,9 @@
 """The bootstrap as a PyFlink job: the embedded engine's logic hosted in a keyed operator over MapState.
 
-Graph (one crossing of the JVM boundary per 256 events)::
+Graph (one pickled record per 2048 events into the engine host)::
 
     HybridSource(FileSource per input file, in path order -> monitored control dir)   p1
-      -> Batcher: raw lines into batches of 256 (PICKLED_BYTE_ARRAY)                     p1, chained
+      -> Batcher: raw lines into batches of 2048 (PICKLED_BYTE_ARRAY)                    p1, chained
       -> key_by(shard) -> EngineHost: parse, features, clickthroughs; state in MapState   keyed
 
 Point-in-time training rows need every event applied in one total order against all feature state
