@@ -236,3 +236,17 @@ def field_columns(
         if value is not None:
             out[i] = convert(value)
     return out
+
+
+def field_strings(value) -> tuple[str, ...]:
+    """A field value as a tuple of strings (a string is a 1-tuple; whole numbers lose their ``.0``): how
+    features that key state by field values name them."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple):
+        return tuple(v if isinstance(v, str) else _number(v) for v in value)
+    return ()
+
+
+def _number(value) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)

@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import Field, field_serializer, field_validator
 
-from feature_ops.features.base import Feature, FeatureConfig, require_source, scope_id
+from feature_ops.features.base import Feature, FeatureConfig, field_strings, require_source, scope_id
 from feature_ops.state import MEMO_LIMIT, list_values
 from feature_ops.types import Duration, FieldRefType, parse_field_ref
 
@@ -168,16 +168,3 @@ class VisitorCounts:
         kept = [ts for ts, _ in entries or () if oldest is None or ts >= oldest]
         self.memo[sid] = (entries, max(dropped, default=-math.inf), min(kept, default=math.inf), counts)
         return counts
-
-
-def field_strings(value) -> tuple[str, ...]:
-    """A field value as a tuple of strings: a string is a 1-tuple, list elements become strings."""
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, tuple):
-        return tuple(v if isinstance(v, str) else _number(v) for v in value)
-    return ()
-
-
-def _number(value) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)

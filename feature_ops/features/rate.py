@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from feature_ops.features.base import GLOBAL_ID, NAN, Feature, PeriodsConfig, RankingContext
+from feature_ops.features.base import GLOBAL_ID, NAN, Feature, PeriodsConfig, RankingContext, field_strings
 from feature_ops.state import PeriodicSums, periodic_sums
 from feature_ops.types import STRICT
 
@@ -82,7 +82,7 @@ class RateFeature(Feature):
 
     def writes(self, event):
         if self.field and event.kind == "item" and self.field in event.fields:
-            return ((f"{self.name}_field", event.item, _field_ids(event.fields[self.field])),)
+            return ((f"{self.name}_field", event.item, field_strings(event.fields[self.field])),)
         if event.kind != "interaction" or event.type not in (self.config.top, self.config.bottom):
             return ()
         state = self.top if event.type == self.config.top else self.bottom
@@ -93,13 +93,13 @@ class RateFeature(Feature):
 
     def _ids(self, event) -> tuple[str, ...]:
         if self.field:
-            return _field_ids(event.item_fields.get(self.field))
+            return field_strings(event.item_fields.get(self.field))
         return (GLOBAL_ID,) if self.config.scope in ("global", "tenant") else (event.item,)
 
     def _read_ids(self, ctx: RankingContext, item) -> tuple[str, ...]:
         if self.field:
             own = item.fields.get(self.field)
-            return _field_ids(own) if own is not None else (ctx.reader.get(f"{self.name}_field", item.id) or ())
+            return field_strings(own) if own is not None else (ctx.reader.get(f"{self.name}_field", item.id) or ())
         return (GLOBAL_ID,) if self.config.scope in ("global", "tenant") else (item.id,)
 
     def key_scopes(self):
@@ -163,11 +163,3 @@ class RateFeature(Feature):
             return NAN
         w = self.config.normalize.weight  # type: ignore[union-attr]
         return (w + top) / (w * norm + bottom)
-
-
-def _field_ids(value) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, tuple):
-        return tuple(str(v) for v in value)
-    return ()
