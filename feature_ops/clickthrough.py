@@ -74,6 +74,20 @@ def deepen(pending: Pending, items: list[str]) -> list[int]:
     return fresh
 
 
+def first_join(pending: Pending, event: InteractionEvent) -> bool:
+    """Whether an interaction joins a known ranking that lists its item, as the first of its type on that
+    item there (what ``rate``'s ``shownOnly`` counts). Call before ``join_interaction`` records it."""
+    ranking = pending.ranking
+    if ranking is None or all(it.id != event.item for it in ranking.items):
+        return False
+    return all(item != event.item or kind != event.type for item, kind, _ in pending.interactions)
+
+
+def every_position(ranking: RankingEvent) -> list[int]:
+    """Every ranked position: the impressions of ``syntheticImpression.mode: all``."""
+    return list(range(len(ranking.items)))
+
+
 def impression(ranking: RankingEvent, position: int, name: str, ts: int) -> InteractionEvent:
     """A synthetic impression of the item at ``position``, with a deterministic id."""
     return InteractionEvent(

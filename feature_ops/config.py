@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator, model_validator
 
 from feature_ops.features import FEATURE_TYPES, AnyFeatureConfig
 from feature_ops.sources import EventSource, FileSource
-from feature_ops.types import STRICT, Duration, PathStr
+from feature_ops.types import STRICT, PathStr, PositiveDuration
 
 
 class ConfigError(ValueError):
@@ -53,6 +53,16 @@ class LightGBMBackend(BaseModel):
 Backend = Annotated[XGBoostBackend | LightGBMBackend, Field(discriminator="type")]
 _SPLIT = re.compile(r"(time|random|hold_last)=([0-9]{1,2})%")
 _METRIC = re.compile(r"(ndcg|map|mrr)(@[0-9]+)?")
+_MODEL_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"must be a TCP port in 1..65535, got {value}")
+    return value
+
+
+Port = Annotated[int, AfterValidator(_port)]
 
 
 class LambdaMARTModel(BaseModel):
@@ -98,11 +108,14 @@ ModelConfig = Annotated[LambdaMARTModel | ShuffleModel | NoopModel, Field(discri
 
 
 class SyntheticImpression(BaseModel):
-    """Cascade impressions: every item ranked above the deepest interacted one was seen."""
+    """Impressions the engine injects: ``cascade`` (default), every item down to the deepest interacted one
+    when an interaction joins; ``all``, every ranked item when the ranking arrives (feeds shown without a
+    position bias, where the deepest click says little about what was seen)."""
 
     model_config = STRICT
     enabled: bool = True
     eventName: str = "impression"
+    mode: Literal["cascade", "all"] = "cascade"
 
 
 class BootstrapConfig(BaseModel):
@@ -118,7 +131,7 @@ class RedisState(BaseModel):
     model_config = STRICT
     type: Literal["redis"]
     host: str = "localhost"
-    port: int = 6379
+    port: Port = 6379
     db: int = 0
     format: Literal["binary", "json", "protobuf"] = "binary"
     prefix: str = "rs"
@@ -127,7 +140,7 @@ class RedisState(BaseModel):
 class MemoryState(BaseModel):
     model_config = STRICT
     type: Literal["memory"]
-    port: int | None = None
+    port: Port | None = None
     format: Literal["binary", "json", "protobuf"] = "binary"
 
 
@@ -136,7 +149,7 @@ StateConfig = Annotated[RedisState | MemoryState, Field(discriminator="type")]
 
 class InferenceConfig(BaseModel):
     model_config = STRICT
-    port: int = 8080
+    port: Port = 8080
     host: str = "0.0.0.0"
     parallelism: int = Field(1, gt=0)
     source: EventSource
@@ -146,7 +159,7 @@ class InferenceConfig(BaseModel):
 
 class ClickthroughConfig(BaseModel):
     model_config = STRICT
-    maxSessionLength: Duration = 30 * 60_000
+    maxSessionLength: PositiveDuration = 30 * 60_000
     maxParallelSessions: int = Field(100_000, gt=0)
 
 
@@ -165,10 +178,23 @@ class Config(BaseModel):
     inference: InferenceConfig
     core: CoreConfig = CoreConfig()
 
+    @field_validator("models")
+    @classmethod
+    def _model_names(cls, models: dict) -> dict:
+        for name in models:
+            if not _MODEL_NAME.fullmatch(name):
+                raise ValueError(
+                    f"model name {name!r} must use only letters, digits, '_', '.' and '-' and not start with '.' "
+                    "(it names files in the workdir)"
+                )
+        return models
+
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
         seen: set[str] = set()
-        for feature in self.features:
+        for i, feature in enumerate(self.features):
+            if not feature.name.strip():
+                raise ValueError(f"features[{i}].name: must be a non-empty string")
             if feature.name in seen:
                 raise ValueError(f"feature '{feature.name}' is defined more than once")
             seen.add(feature.name)

@@ -18,7 +18,16 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Iterator
 
-from feature_ops.clickthrough import Clickthrough, Pending, deepen, impression, join_interaction, open_ranking
+from feature_ops.clickthrough import (
+    Clickthrough,
+    Pending,
+    deepen,
+    every_position,
+    first_join,
+    impression,
+    join_interaction,
+    open_ranking,
+)
 from feature_ops.config import Config
 from feature_ops.events import Event, InteractionEvent, ItemEvent, RankingEvent
 from feature_ops.featureset import FeatureSet, RecordReader
@@ -40,6 +49,7 @@ class Engine:
         self.max_sessions = config.core.clickthrough.maxParallelSessions
         impressions = config.bootstrap.syntheticImpression
         self.impression_name = impressions.eventName if impressions.enabled else None
+        self.impress_all = impressions.mode == "all"
         self.fields_ns = f"item-fields@{_digest(sorted(self.features.item_fields))}"
         self.sessions_ns = f"clickthrough@{self.features.fingerprint}"
         self.clock_ns = "clock"
@@ -141,8 +151,11 @@ class Engine:
         pending = open_ranking(pending, ranking, values, self.session_length)
         self._save(ranking.id, pending)
         if early:
-            self._impressions(ranking, deepen(pending, early), ranking.timestamp)
+            fresh = deepen(pending, early)
+            self._impressions(ranking, [] if self.impress_all else fresh, ranking.timestamp)
             self._save(ranking.id, pending)
+        if self.impress_all:
+            self._impressions(ranking, every_position(ranking), ranking.timestamp)
 
     def _interaction(self, event: InteractionEvent) -> None:
         if self.features.item_fields:
@@ -151,9 +164,10 @@ class Engine:
             pending = self.store.get(self.sessions_ns, event.ranking)
             if pending is None:
                 pending, self._live = Pending(None, None), self._live + 1
+            event.joined = first_join(pending, event)
             fresh = join_interaction(pending, event, self.session_length)
             self._save(event.ranking, pending)
-            if pending.ranking is not None:
+            if pending.ranking is not None and not self.impress_all:
                 self._impressions(pending.ranking, fresh, event.timestamp)
         self._apply(event)
 

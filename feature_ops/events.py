@@ -72,6 +72,8 @@ class InteractionEvent:
     synthetic: bool = False
     item_fields: dict[str, FieldValue] = field(default_factory=dict)
     """The interacted item's fields at interaction time, attached by the engine's item field store."""
+    joined: bool = False
+    """Set by the engine: joined a ranking that lists the item, first of its type on that item there."""
     kind = "interaction"
 
 

@@ -25,12 +25,23 @@ def parse_duration(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError(f"duration is in wrong format: {value!r}, expected e.g. 30s, 30m, 1h, 90d")
     if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"duration must not be negative, got {value!r}")
         return value * 1000
     if isinstance(value, str):
         m = _DURATION.fullmatch(value.strip())
         if m:
             return int(m.group(1)) * _UNIT_MS[m.group(2)]
     raise ValueError(f"duration is in wrong format: {value!r}, expected e.g. 30s, 30m, 1h, 90d")
+
+
+def parse_positive_duration(value: object) -> int:
+    """A duration that must be above zero (a TTL, a session length): '0s' or -5 make no sense there."""
+    negative = isinstance(value, int) and not isinstance(value, bool) and value < 0
+    millis = 0 if negative else parse_duration(value)
+    if millis == 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return millis
 
 
 def format_duration(millis: int) -> str:
@@ -41,6 +52,9 @@ def format_duration(millis: int) -> str:
 
 
 Duration = Annotated[int, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
+PositiveDuration = Annotated[
+    int, BeforeValidator(parse_positive_duration), PlainSerializer(format_duration, return_type=str)
+]
 
 _FIELD = re.compile(r"(item|metadata|user|ranking)\.([a-zA-Z0-9_\-]+)")
 _INTERACTION_FIELD = re.compile(r"interaction:([a-zA-Z0-9_\-]+)\.([a-zA-Z0-9_\-]+)")
@@ -93,4 +107,6 @@ def normalize_path(value: object) -> str:
 
 PathStr = Annotated[str, BeforeValidator(normalize_path)]
 
-__all__ = ["STRICT", "Duration", "FieldRef", "FieldRefType", "PathStr", "TypeAdapter", "format_duration"]
+__all__ = [
+    "STRICT", "Duration", "FieldRef", "FieldRefType", "PathStr", "PositiveDuration", "TypeAdapter", "format_duration",
+]

@@ -75,12 +75,36 @@ def test_environment_overrides():
         (lambda r: r.update(features=[]), "features: list should have at least 1 item after validation, not 0"),
         (lambda r: r["models"]["main"]["backend"].update(type="catboost"),
          "models.main.backend.type: 'catboost' is not supported, expected one of: 'xgboost', 'lightgbm'"),
+        (lambda r: r["features"][0].update(ttl=-5), "features[0] (popularity).ttl: duration must be positive, got -5"),
+        (lambda r: r["features"][0].update(ttl="0s"),
+         "features[0] (popularity).ttl: duration must be positive, got '0s'"),
+        (lambda r: r["features"][0].update(refresh=-1),
+         "features[0] (popularity).refresh: duration must not be negative, got -1"),
+        (lambda r: r["inference"].update(port=70000), "inference.port: must be a TCP port in 1..65535, got 70000"),
+        (lambda r: r["inference"].update(port=0), "inference.port: must be a TCP port in 1..65535, got 0"),
+        (lambda r: r["inference"]["state"].update(port=-1), "inference.state.port: must be a TCP port in 1..65535, got -1"),
+        (lambda r: r["models"].update({"../../etc": r["models"].pop("main")}),
+         "models: model name '../../etc' must use only letters, digits, '_', '.' and '-' and not start with '.' "
+         "(it names files in the workdir)"),
+        (lambda r: r["models"].update({".hidden": {"type": "noop"}}),
+         "models: model name '.hidden' must use only letters, digits, '_', '.' and '-' and not start with '.' "
+         "(it names files in the workdir)"),
+        (lambda r: r.update(core={"clickthrough": {"maxSessionLength": "0s"}}),
+         "core.clickthrough.maxSessionLength: duration must be positive, got '0s'"),
+        (lambda r: r["features"][1].update(name=""), "features[1].name: must be a non-empty string"),
+        (lambda r: r["features"][0].update(name="  "), "features[0].name: must be a non-empty string"),
     ],
 )
 def test_errors_name_the_key_path(change, message):
     with pytest.raises(ConfigError) as e:
         parse_config(_with(change), env={}, where="config.yml")
     assert str(e.value).startswith(f"config.yml: {message}")
+
+
+@pytest.mark.parametrize("name", ["main", "xgboost-v2", "m_1.2", "_x"])
+def test_safe_model_names_are_accepted(name):
+    config = parse_config(_with(lambda r: r["models"].update({name: r["models"].pop("main")})), env={})
+    assert list(config.models) == [name]
 
 
 def test_load_config_reports_missing_file_and_bad_yaml(tmp_path):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from feature_ops.events import Event, FieldValue, RankingEvent
 from feature_ops.state import StateSpec
-from feature_ops.types import STRICT, Duration, FieldRef
+from feature_ops.types import STRICT, Duration, FieldRef, PositiveDuration
 
 NAN = math.nan
 Scope = Literal["global", "tenant", "item", "user", "session", "ranking"]
@@ -37,7 +37,7 @@ class FeatureConfig(BaseModel):
     model_config = STRICT
 
     name: str
-    ttl: Duration = 90 * 86_400_000
+    ttl: PositiveDuration = 90 * 86_400_000
     refresh: Duration = 0
 
     def config_hash(self) -> str:
