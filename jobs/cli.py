@@ -30,6 +30,11 @@ def throughput_line(label: str = "events") -> Callable[[int], None]:
     return report
 
 
+def status_line(text: str) -> None:
+    """What a long step is doing while it has no throughput to show yet, on stderr."""
+    print(f"  {text}", file=sys.stderr, flush=True)
+
+
 def cmd_bootstrap(args: argparse.Namespace) -> int:
     from jobs.embedded import bootstrap_embedded
 
@@ -41,7 +46,9 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     else:
         from jobs.flink.bootstrap import bootstrap_flink
 
-        result = bootstrap_flink(config, throughput_line())
+        result = bootstrap_flink(config, throughput_line(), status=status_line)
+    for leftover in result.leftovers:
+        print(f"  removed {leftover} (left by an interrupted run)", file=sys.stderr)
     print(
         f"bootstrap ({result.engine}): {result.events:,} events in {result.seconds:.1f}s "
         f"({result.events_per_s:,.0f} events/s); {result.rejects.summary()}"
@@ -87,13 +94,13 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 def cmd_api(args: argparse.Namespace) -> int:
     from feature_ops.featureset import FeatureSet
-    from jobs.workdir import local_workdir, read_item_fields, read_values
+    from jobs.workdir import completed_workdir, read_item_fields, read_values
     from serving.app import serve
 
     config = load_config(args.config)
     values = item_fields = None
     if config.inference.state.type == "memory":
-        root = local_workdir(config.bootstrap.workdir, create=False)
+        root = completed_workdir(config.bootstrap.workdir, "values/values.jsonl.gz", "values/item-fields.jsonl.gz")
         values = list(read_values(root, FeatureSet(config.features)))
         item_fields = list(read_item_fields(root))
     serve(config, args.host, args.port, values, item_fields)

@@ -20,7 +20,8 @@ from feature_ops.events import Event
 from feature_ops.reader import InputError, Rejects, read_events
 from feature_ops.sources import FileSource
 from feature_ops.store import MemoryStore, Store
-from jobs.workdir import DatasetWriter, local_workdir, write_item_fields, write_manifest, write_values
+from jobs.staging import Staging
+from jobs.workdir import DatasetWriter, local_workdir, write_item_fields, write_values
 
 Progress = Callable[[int], None]
 
@@ -35,6 +36,8 @@ class BootstrapResult:
     rejects: Rejects
     stats: dict[str, int] = field(default_factory=dict)
     savepoint: str | None = None
+    leftovers: list[str] = field(default_factory=list)
+    """Staging directories of interrupted runs that this run removed."""
 
     @property
     def events_per_s(self) -> float:
@@ -86,20 +89,24 @@ class Replay:
 
 
 def bootstrap_embedded(config: Config, progress: Progress | None = None) -> BootstrapResult:
-    """Replay every event under bootstrap.source.path and write the workdir outputs."""
+    """Replay every event under bootstrap.source.path into a staging directory, then publish the outputs
+    (manifest last): a run that fails or is killed leaves the workdir's previous outputs as they were."""
     root = local_workdir(config.bootstrap.workdir)
-    rejects = Rejects(config.bootstrap.errors)
-    start = time.perf_counter()
-    replay = Replay(config, MemoryStore(), root)
-    for event in read_events(input_path(config), rejects):
-        replay.process(event)
-        if progress is not None and replay.events % 4096 == 0:
-            progress(replay.events)
-    rows, values = replay.finish()
-    seconds = time.perf_counter() - start
-    stats = dict(replay.engine.stats)
-    result = BootstrapResult("embedded", replay.events, seconds, rows, values, rejects, stats)
-    write_manifest(root, manifest(config, result))
+    path = input_path(config)
+    with Staging(root) as staging:
+        rejects = Rejects(config.bootstrap.errors)
+        start = time.perf_counter()
+        replay = Replay(config, MemoryStore(), staging.path)
+        for event in read_events(path, rejects):
+            replay.process(event)
+            if progress is not None and replay.events % 4096 == 0:
+                progress(replay.events)
+        rows, values = replay.finish()
+        seconds = time.perf_counter() - start
+        stats = dict(replay.engine.stats)
+        result = BootstrapResult("embedded", replay.events, seconds, rows, values, rejects, stats,
+                                 leftovers=staging.leftovers)  # fmt: skip
+        staging.publish(manifest(config, result))
     return result
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from feature_ops.config import Config, ConfigError
 from feature_ops.featureset import FeatureSet
-from jobs.workdir import local_workdir, read_values
+from jobs.workdir import completed_workdir, read_values
 from serving.store import KeyLayout, ValueStore, open_store, ttl_items
 
 Progress = Callable[[int], None]
@@ -35,7 +35,7 @@ def upload(config: Config, progress: Progress | None = None, store: ValueStore |
     if state.type != "redis" and store is None:
         raise ConfigError("inference.state.type is 'memory': upload needs type: redis (memory state loads the workdir itself)")
     features = FeatureSet(config.features)
-    root = local_workdir(config.bootstrap.workdir, create=False)
+    root = completed_workdir(config.bootstrap.workdir, "values/values.jsonl.gz")
     records = list(read_values(root, features))
     now = max((record[1] for _, _, record in records), default=0)
     layout = KeyLayout(features, getattr(state, "prefix", "rs"))

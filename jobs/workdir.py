@@ -5,15 +5,16 @@ Layout (local path; ``s3://`` workdirs are on the roadmap and rejected with a cl
     <workdir>/dataset/<model>.parquet     training rows (feature_ops.dataset, format version 1)
     <workdir>/values/values.jsonl.gz      latest state record per (state, scope id), sorted
     <workdir>/values/item-fields.jsonl.gz the item fields the engine joins onto interactions
-    <workdir>/savepoint/                  Flink savepoint (flink engine only)
-    <workdir>/manifest.json               engine, config hash, counts, timings, savepoint path
+    <workdir>/savepoint/savepoint-<id>/   Flink savepoints (flink engine only; the manifest names the current one)
+    <workdir>/manifest.json               engine, config hash, counts, timings, savepoint, each output's size
+                                          and SHA-256 (jobs.manifest); written last
+    <workdir>/.staging-<run>/             a running bootstrap's outputs before publication (jobs.staging)
 """
 
 from __future__ import annotations
 
 import gzip
-import json
-import os
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -26,10 +27,8 @@ from feature_ops.codec import record_from_json, record_to_json
 from feature_ops.config import Config, LambdaMARTModel
 from feature_ops.dataset import KEY_COLUMNS, DatasetSchema, clickthrough_rows
 from feature_ops.featureset import FeatureSet
-
-
-class WorkdirError(ValueError):
-    """The workdir cannot be used: remote scheme not supported, not writable, or missing outputs."""
+from jobs.errors import WorkdirError
+from jobs.manifest import check_workdir
 
 
 def local_workdir(path: str, create: bool = True) -> Path:
@@ -44,6 +43,14 @@ def local_workdir(path: str, create: bool = True) -> Path:
             probe.unlink()
         except OSError as e:
             raise WorkdirError(f"workdir {root} is not writable: {e.strerror}") from None
+    return root
+
+
+def completed_workdir(path: str, *needed: str) -> Path:
+    """The workdir of a completed bootstrap whose outputs match its manifest and include ``needed``
+    (names like ``values/values.jsonl.gz``); otherwise a ``WorkdirError`` saying what is wrong."""
+    root = local_workdir(path, create=False)
+    check_workdir(root, *needed)
     return root
 
 
@@ -128,9 +135,12 @@ def _rows(path: Path) -> Iterator[dict]:
     """The JSON objects of a gzipped JSON-lines output, or an error pointing to the bootstrap."""
     if not path.exists():
         raise WorkdirError(f"{path} does not exist: run `rankstream bootstrap` first")
-    with gzip.open(path, "rb") as stream:
-        for line in stream:
-            yield orjson.loads(line)
+    try:
+        with gzip.open(path, "rb") as stream:
+            for line in stream:
+                yield orjson.loads(line)
+    except (EOFError, OSError, zlib.error, orjson.JSONDecodeError) as e:
+        raise WorkdirError(f"{path} is damaged or truncated ({str(e).strip()}): run `rankstream bootstrap` again") from None
 
 
 def read_item_fields(root: Path) -> Iterator[tuple[str, dict]]:
@@ -146,19 +156,16 @@ def read_values(root: Path, features: FeatureSet) -> Iterator[tuple[str, str, tu
             yield row["state"], row["id"], record_from_json(spec, row["record"])
 
 
-def write_manifest(root: Path, manifest: dict) -> Path:
-    path = root / "manifest.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    return path
-
-
 def read_dataset(root: Path, model: str) -> pa.Table:
+    """A model's training rows, from a workdir whose last bootstrap completed and wrote them."""
+    check_workdir(root, f"dataset/{model}.parquet")
     path = root / "dataset" / f"{model}.parquet"
-    if not path.exists():
-        raise WorkdirError(f"{path} does not exist: run `rankstream bootstrap` first")
-    return pq.ParquetFile(path).read()  # tolerates a feature column named like a key column (e.g. position)
+    try:
+        return pq.ParquetFile(path).read()  # tolerates a feature column named like a key column (e.g. position)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise WorkdirError(f"{path} is damaged or truncated ({str(e).strip()}): run `rankstream bootstrap` again") from None
 
 
-__all__ = ["KEY_COLUMNS", "DatasetWriter", "WorkdirError", "local_workdir", "read_dataset", "write_values"]
+__all__ = [
+    "KEY_COLUMNS", "DatasetWriter", "WorkdirError", "completed_workdir", "local_workdir", "read_dataset", "write_values",
+]

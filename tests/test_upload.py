@@ -88,7 +88,9 @@ def test_upload_without_bootstrap_values(sample, redis_db, tmp_path):
     config = config.model_copy(update={"bootstrap": config.bootstrap.model_copy(update={"workdir": str(tmp_path)})})
     with pytest.raises(WorkdirError) as error:
         upload(config)
-    assert str(error.value) == f"{tmp_path}/values/values.jsonl.gz does not exist: run `rankstream bootstrap` first"
+    assert str(error.value) == (
+        f"workdir {tmp_path}: no completed bootstrap (manifest.json missing); run `rankstream bootstrap`"
+    )
 
 
 def write_config(sample, tmp_path, state) -> str:

@@ -9,17 +9,19 @@ Graph (one pickled record per 2048 events into the engine host)::
 Point-in-time training rows need every event applied in one total order against all feature state
 (a ranking reads item, user and session state at once), so the engine runs as one keyed shard; the
 parallelism setting applies to the job, but only one subtask receives data. At the end of the input
-the host flushes the datasets and latest values into the workdir, then the driver stops the job with
-a savepoint that the update job restores.
+the host flushes the datasets and latest values into the run's staging directory, the driver stops the
+job with a savepoint (also staged) that the update job restores, and publishes all of it, manifest last
+(``jobs.staging``): a failed or killed run leaves the previous outputs and savepoint reference in place.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feature_ops.config import Config
 from feature_ops.engine import Engine
@@ -27,7 +29,12 @@ from feature_ops.reader import Rejects, decode_line, event_files
 from feature_ops.store import MemoryStore
 from jobs.embedded import BootstrapResult, Progress, Replay, input_path, manifest
 from jobs.flink.inputs import InputPlan, plan_inputs
-from jobs.workdir import local_workdir, write_manifest
+from jobs.staging import Staging
+from jobs.workdir import local_workdir
+
+if TYPE_CHECKING:
+    from jobs.flink.runtime import RunResult
+    from jobs.flink.watch import PhaseReport
 
 STATS_FILE = "_engine-stats.json"
 HOST_UID = "feature-engine"
@@ -73,36 +80,45 @@ class BootstrapFactory:
 
 
 def bootstrap_flink(
-    config: Config, progress: Progress | None = None, restore_from: str | None = None, batch_size: int = BATCH_SIZE
-) -> BootstrapResult:
-    """Run the bootstrap job on a local MiniCluster and stop it with a savepoint in <workdir>/savepoint."""
+    config: Config, progress: Progress | None = None, restore_from: str | None = None, batch_size: int = BATCH_SIZE,
+    status: Callable[[str], None] | None = None,
+) -> BootstrapResult:  # fmt: skip
+    """Run the bootstrap job on a local MiniCluster, stop it with a savepoint and publish everything into the
+    workdir (savepoint under <workdir>/savepoint/). ``status`` hears what happens before the first events."""
+    from jobs.flink.watch import PhaseReport
+
+    root = local_workdir(config.bootstrap.workdir)
+    files = event_files(input_path(config))
+    with Staging(root) as staging:
+        start = time.perf_counter()
+        run = _run_job(config, staging.path, files, restore_from, batch_size, PhaseReport(progress, status))
+        result = _result(staging.path, run.savepoint_path, time.perf_counter() - start)
+        result.leftovers = staging.leftovers
+        written = staging.publish({**manifest(config, result), "flink_job_id": run.job_id}, run.savepoint_path)
+        result.savepoint = written["savepoint"]
+    return result
+
+
+def _run_job(config: Config, stage: Path, files: list[Path], restore_from: str | None, batch_size: int,
+             report: PhaseReport) -> RunResult:  # fmt: skip
+    """Plan the inputs, build the job graph and run it to its savepoint, all inside the staging directory."""
     from jobs.flink.pipeline import engine_stream
     from jobs.flink.runtime import create_env, flink_configuration, run_to_savepoint
 
-    root = local_workdir(config.bootstrap.workdir)
-    plan = plan_inputs(event_files(input_path(config)), root / "_input")
-    (root / STATS_FILE).unlink(missing_ok=True)
-    start = time.perf_counter()
+    plan = plan_inputs(files, stage / "_input")
+    report.status("starting Flink MiniCluster...")
     settings = flink_configuration(
         parallelism=config.bootstrap.parallelism,
         restore_from=restore_from,
         extra={"execution.checkpointing.storage": "filesystem",
-               "execution.checkpointing.dir": (root / "checkpoints").absolute().as_uri()},
-    )
+               "execution.checkpointing.dir": (stage / "checkpoints").absolute().as_uri()},
+    )  # fmt: skip
     env = create_env(settings)
     namespaces = Engine(config, MemoryStore()).namespaces
-    factory = BootstrapFactory(config, str(root), plan)
-    control = str(root / "flink-control")
+    factory = BootstrapFactory(config, str(stage), plan)
+    control = str(stage / "flink-control")
     engine_stream(env, plan.paths, control, factory, namespaces, host_uid=HOST_UID, batch_size=batch_size).map(lambda x: x).name("sink")
-    report = None if progress is None else (lambda p: progress(p.lines))
-    try:
-        run = run_to_savepoint(env, "rankstream-bootstrap", control, str(root / "savepoint"), plan.total, report)
-    finally:
-        shutil.rmtree(control, ignore_errors=True)
-        shutil.rmtree(root / "_input", ignore_errors=True)
-    result = _result(root, run.savepoint_path, time.perf_counter() - start)
-    write_manifest(root, {**manifest(config, result), "savepoint": run.savepoint_path, "flink_job_id": run.job_id})
-    return result
+    return run_to_savepoint(env, "rankstream-bootstrap", control, str(stage / "savepoint"), plan.total, report)
 
 
 def _result(root: Path, savepoint: str, seconds: float) -> BootstrapResult:

@@ -20,12 +20,44 @@ REPORT_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class Progress:
-    """One report: lines the source has emitted, the expected total, the recent rate, seconds since start."""
+    """One report: lines the source has emitted, the expected total, the recent rate, seconds since start,
+    and (until the first line) the job's state as Flink reports it (CREATED, INITIALIZING, RUNNING...)."""
 
     lines: int
     total: int | None
     lines_per_second: float
     elapsed: float
+    state: str | None = None
+
+
+def waiting_text(progress: Progress) -> str | None:
+    """What the job is doing before its first line, for a person to read; None once lines flow."""
+    if progress.lines:
+        return None
+    if progress.state == "RUNNING":
+        return "job running, waiting for first events"
+    return f"job {(progress.state or 'submitted').lower()}, deploying tasks..."
+
+
+class PhaseReport:
+    """Reports for a person: each status line once (``starting Flink MiniCluster...``, then what the job
+    does before its first line), then line counts for a throughput callback (``lines``)."""
+
+    def __init__(self, lines: Callable[[int], None] | None, status: Callable[[str], None] | None) -> None:
+        self.lines, self._status, self.said = lines, status, None
+
+    def status(self, text: str) -> None:
+        if text != self.said:
+            self.said = text
+            if self._status is not None:
+                self._status(text)
+
+    def __call__(self, progress: Progress) -> None:
+        text = waiting_text(progress)
+        if text is not None:
+            self.status(text)
+        elif self.lines is not None:
+            self.lines(progress.lines)
 
 
 class JobWatch:
@@ -73,7 +105,8 @@ class JobWatch:
             self.lines, self.last_change = seen, now
         self.last_report = now
         if self.progress:
-            self.progress(Progress(self.lines, self.total, rate, now - self.started))
+            state = None if self.lines else self.rest.job_state(self.job_id)
+            self.progress(Progress(self.lines, self.total, rate, now - self.started, state))
 
     def _check_time(self, now: float) -> None:
         reading = self.total is None or self.lines < self.total

@@ -1,0 +1,94 @@
+"""``<workdir>/manifest.json``: what the last completed bootstrap published, and the check readers run on it.
+
+The manifest is written last (temp file + rename) and lists every output with its size and SHA-256::
+
+    "outputs": {"dataset/xgboost.parquet": {"bytes": 81234, "sha256": "9f2c..."}, ...}
+
+``train``, ``upload`` and ``api`` open the workdir through ``check_workdir``: no manifest means no
+bootstrap ever completed; an output whose size differs from its entry means a run was interrupted while
+publishing (or the file was damaged). Sizes are checked on every open (a few ``stat`` calls); the checksums
+are there for a deliberate check (``sha256sum``) and to tell two runs' outputs apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from jobs.errors import WorkdirError
+
+MANIFEST = "manifest.json"
+AGAIN = "run `rankstream bootstrap` again"
+
+
+def file_entry(path: Path) -> dict:
+    """Size and SHA-256 of one output file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def write_manifest(root: Path, manifest: dict) -> Path:
+    """Write ``manifest.json`` atomically: a reader sees the old manifest or the new one, never a partial one."""
+    path = root / MANIFEST
+    tmp = root / f".{MANIFEST}.tmp"
+    with open(tmp, "w") as f:
+        f.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(root)
+    return path
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_manifest(root: Path) -> dict:
+    """The manifest of the last completed bootstrap, or a ``WorkdirError`` saying there is none."""
+    path = root / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise WorkdirError(
+            f"workdir {root}: no completed bootstrap ({MANIFEST} missing); run `rankstream bootstrap`"
+        ) from None
+    except (OSError, ValueError) as e:
+        raise WorkdirError(f"workdir {root}: {MANIFEST} is damaged ({e}); {AGAIN}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("outputs"), dict):
+        raise WorkdirError(f"workdir {root}: {MANIFEST} lists no outputs (written by an older rankstream); {AGAIN}")
+    return manifest
+
+
+def check_outputs(root: Path, manifest: dict) -> None:
+    """Every output the manifest lists exists with the size it recorded."""
+    for name, entry in sorted(manifest["outputs"].items()):
+        try:
+            size = (root / name).stat().st_size
+        except FileNotFoundError:
+            raise WorkdirError(f"workdir {root}: {name} is missing but listed in {MANIFEST} (interrupted run?); {AGAIN}") from None
+        if size != entry["bytes"]:
+            raise WorkdirError(
+                f"workdir {root}: {name} does not match {MANIFEST} (interrupted run?): {size:,} bytes, "
+                f"expected {entry['bytes']:,}; {AGAIN}"
+            )
+
+
+def check_workdir(root: Path, *needed: str) -> dict:
+    """The manifest of a completed bootstrap whose outputs match it and include ``needed`` (relative paths
+    such as ``dataset/main.parquet``); otherwise a ``WorkdirError`` naming the problem."""
+    manifest = read_manifest(root)
+    check_outputs(root, manifest)
+    for name in needed:
+        if name not in manifest["outputs"]:
+            raise WorkdirError(f"workdir {root}: the last bootstrap wrote no {name} (config changed since?); {AGAIN}")
+    return manifest
