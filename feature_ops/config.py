@@ -36,6 +36,9 @@ class XGBoostBackend(BaseModel):
     seed: int = 0
     sampling: float = Field(1.0, gt=0, le=1)
     objective: Literal["rank:ndcg", "rank:pairwise", "rank:map"] = "rank:ndcg"
+    earlyStopping: int = Field(20, ge=0)
+    """Patience: stop after this many rounds without a better validation metric (0: run every iteration)."""
+    minChildWeight: float = Field(1.0, ge=0)
 
 
 class LightGBMBackend(BaseModel):
@@ -48,6 +51,9 @@ class LightGBMBackend(BaseModel):
     seed: int = 0
     numLeaves: int = Field(16, gt=1)
     sampling: float = Field(1.0, gt=0, le=1)
+    earlyStopping: int = Field(20, ge=0)
+    """Patience: stop after this many rounds without a better validation metric (0: run every iteration)."""
+    minChildWeight: float = Field(0.001, ge=0)
 
 
 Backend = Annotated[XGBoostBackend | LightGBMBackend, Field(discriminator="type")]
@@ -75,6 +81,10 @@ class LambdaMARTModel(BaseModel):
     weights: dict[str, float] = Field(min_length=1)
     features: list[str] = Field(min_length=1)
     split: str = "time=80%"
+    validation: str = "15%"
+    """Share of the train rankings (newest for time= splits) that early stopping and --tune score on."""
+    refit: bool = True
+    """After choosing the rounds on the validation part, train again on every train ranking."""
     eval: list[str] = Field(default_factory=lambda: ["ndcg@10"])
 
     @field_validator("split")
@@ -82,6 +92,13 @@ class LambdaMARTModel(BaseModel):
     def _split(cls, value: str) -> str:
         if not _SPLIT.fullmatch(value):
             raise ValueError(f"split must be time=N%, random=N% or hold_last=N%, got '{value}'")
+        return value
+
+    @field_validator("validation")
+    @classmethod
+    def _validation(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9]{1,2}%", value):
+            raise ValueError(f"validation must be a share of the train rankings like 15% (0% to 99%), got '{value}'")
         return value
 
     @field_validator("eval")

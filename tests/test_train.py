@@ -3,24 +3,27 @@ determinism, both boosters, and the model artifact's feature check."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from feature_ops.config import parse_config
+from feature_ops.config import ConfigError, parse_config
 from feature_ops.features import FEATURE_TYPES
 from feature_ops.ranker import ModelMismatchError, RankerMeta, feature_mismatch, load_ranker, read_ranker
 from jobs.cli import main
 from jobs.embedded import bootstrap_embedded
 from jobs.generate import generate, load_truth
 from jobs.train import TrainError, evaluate, train_model
-from jobs.train.command import load, split_parts
+from jobs.train.command import load, split_mask, split_parts
 from jobs.train.metrics import Grouped
+from jobs.train.select import validation_mask
 from jobs.train.split import split_groups
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "ranklens" / "config.yml"
@@ -244,12 +247,18 @@ def test_cli_trains_logs_and_writes_report(sample, capsys):
     (out / "cli.yml").write_text(yaml.safe_dump(raw))
     assert main(["train", str(out / "cli.yml"), "xgboost", "--split", "random=70%", "--baseline", "popularity"]) == 0
     printed = capsys.readouterr().out
-    assert "[0] NDCG@train = " in printed and " NDCG@test = " in printed
+    assert "[0] NDCG@train = " in printed and " NDCG@validation = " in printed and "NDCG@test" not in printed
+    assert re.search(r"\niterations: \d+ rounds, chosen by early stopping \(patience 20, \d+ rounds run\) on ndcg@10 "
+                     r"over [\d,]+ validation rankings \(15% of train, a seeded sample\); then refit on all [\d,]+ "
+                     r"train rankings\n", printed)  # fmt: skip
     assert re.search(r"\nscorer +ndcg@10 +map@10 +mrr\nxgboost +0\.\d{4} ", printed)
     assert re.search(r"\n  popularity: +zero=\d+ nonzero=\d+ nan=\d+ weight=\d", printed)
     report = json.loads((out / "cli" / "xgboost.report.json").read_text())
     assert set(report["metrics"]) == {"xgboost", "original order", "random order", "popularity"}
-    assert report["params"]["split"] == "random=70%" and len(report["curves"]["ndcg@10"]["test"]) == 5
+    assert report["params"]["split"] == "random=70%" and len(report["curves"]["ndcg@10"]["validation"]) == 5
+    assert set(report["curves"]["ndcg@10"]) == {"train", "validation"}
+    assert report["selection"]["method"] == "early stopping" and report["selection"]["ran"] == 5
+    assert report["selection"]["rounds"] == report["best_iteration"] + 1 <= 5
     assert (out / "cli" / "xgboost.ndcg.png").stat().st_size > 1000
     assert read_ranker(out / "cli" / "xgboost.model").meta.features == raw["models"]["xgboost"]["features"]
 
@@ -286,3 +295,106 @@ def test_index_encoded_strings_train_as_categorical_features(tmp_path, backend):
         assert set(infos["genre_idx"]["values"]) >= {1, 2, 3} and infos["popularity"]["values"] == []
     else:
         assert ranker.booster.feature_types[ranker.columns.index("genre_idx")] == "c"
+
+
+# --- model selection never reads the test split ------------------------------------------------------------------
+
+
+def _poisoned_copy(raw: dict, tmp: Path, backend: str) -> dict:
+    """The config over a copy of the workdir whose test labels are scrambled (features and train rows kept)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    config = parse_config(raw)
+    data = load(config, backend, config.models[backend])
+    test = np.repeat(split_mask(data, config.models[backend].split, 0), data.all.sizes)
+    table = pq.ParquetFile(Path(raw["bootstrap"]["workdir"]) / "dataset" / f"{backend}.parquet").read()
+    index = table.schema.names.index("label")
+    label = table.column(index).to_numpy().copy()
+    label[test] = np.random.default_rng(5).integers(0, 3, int(test.sum()))
+    poisoned = table.set_column(index, "label", pa.array(label))
+    shutil.copytree(raw["bootstrap"]["workdir"], tmp / "workdir")
+    path = tmp / "workdir" / "dataset" / f"{backend}.parquet"
+    pq.write_table(poisoned, path)
+    manifest_path = tmp / "workdir" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    if "outputs" in manifest:  # the bootstrap's record of its outputs: keep it consistent with the new file
+        entry = {"bytes": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        manifest["outputs"][f"dataset/{backend}.parquet"] = entry
+        manifest_path.write_text(json.dumps(manifest))
+    raw = json.loads(json.dumps(raw))
+    raw["bootstrap"]["workdir"] = str(tmp / "workdir")
+    raw["models"][backend]["path"] = str(tmp / "model")
+    return raw
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_poisoned_test_labels_change_neither_the_rounds_nor_the_model(sample, tmp_path, backend):
+    out, _, _, _ = sample
+    raw = _raw_config(out, iterations=60)
+    raw["models"][backend].update(path=str(tmp_path / "clean" / "model"))
+    raw["models"][backend]["backend"]["earlyStopping"] = 5
+    clean = train_model(parse_config(raw), backend, log=lambda line: None)
+    poisoned_raw = _poisoned_copy(raw, tmp_path / "poisoned", backend)
+    poisoned = train_model(parse_config(poisoned_raw), backend, log=lambda line: None)
+    assert clean.selection.method == "early stopping" and clean.selection.ran < 60  # it did stop early
+    assert (poisoned.selection, poisoned.best_iteration) == (clean.selection, clean.best_iteration)
+    assert (tmp_path / "poisoned" / "model").read_bytes() == (tmp_path / "clean" / "model").read_bytes()
+    assert poisoned.metrics[backend] != clean.metrics[backend]  # the test split was read, once, at the end
+
+
+@pytest.mark.parametrize(("spec", "validation"), [("time=80%", "15%"), ("random=70%", "20%"), ("hold_last=20%", "10%")])
+def test_validation_part_is_carved_from_train_like_the_split(sample, spec, validation):
+    _, raw, config, _ = sample
+    data = load(config, "xgboost", config.models["xgboost"])
+    model = config.models["xgboost"].model_copy(update={"validation": validation})
+    test = split_mask(data, spec, 0)
+    valid = validation_mask(model, data, test, spec, 0)
+    assert not (valid & test).any()
+    assert valid.sum() == pytest.approx(int(validation[:-1]) / 100 * (~test).sum(), rel=0.1)
+    train_time, valid_time = data.group_time[~test & ~valid], data.group_time[valid]
+    if spec.startswith("time"):
+        assert train_time.max() <= valid_time.min() and valid_time.max() <= data.group_time[test].min()
+    assert not validation_mask(model.model_copy(update={"validation": "0%"}), data, test, spec, 0).any()
+
+
+@pytest.mark.parametrize(
+    ("model_keys", "backend_keys", "summary"),
+    [
+        ({"validation": "0%"}, {}, "12 rounds, as configured (iterations; no early stopping: validation: 0%)"),
+        ({}, {"earlyStopping": 0}, "12 rounds, as configured (iterations; no early stopping: earlyStopping: 0)"),
+    ],
+)
+def test_without_early_stopping_every_iteration_is_kept(sample, tmp_path, model_keys, backend_keys, summary):
+    out, _, _, _ = sample
+    raw = _raw_config(out, iterations=12)
+    raw["models"]["xgboost"].update(path=str(tmp_path / "model"), **model_keys)
+    raw["models"]["xgboost"]["backend"].update(backend_keys)
+    result = train_model(parse_config(raw), "xgboost", log=lambda line: None)
+    assert result.selection.describe("ndcg@10") == summary
+    assert read_ranker(tmp_path / "model").booster.num_boosted_rounds() == 12
+
+
+def test_refit_false_keeps_the_early_stopped_model_and_refit_trains_on_all_train_rankings(sample, tmp_path):
+    out, _, _, _ = sample
+    results = {}
+    for refit in (True, False):
+        raw = _raw_config(out, iterations=40)
+        raw["models"]["xgboost"].update(path=str(tmp_path / str(refit) / "model"), refit=refit)
+        raw["models"]["xgboost"]["backend"]["earlyStopping"] = 3
+        results[refit] = train_model(parse_config(raw), "xgboost", log=lambda line: None)
+    assert results[True].selection.rounds == results[False].selection.rounds
+    assert results[False].selection.fit_rankings + results[False].selection.validation_rankings == (
+        results[True].selection.train_rankings
+    )
+    boosters = {refit: read_ranker(tmp_path / str(refit) / "model").booster for refit in results}
+    assert boosters[True].num_boosted_rounds() == boosters[False].num_boosted_rounds() == results[True].selection.rounds
+    assert (tmp_path / "True" / "model").read_bytes() != (tmp_path / "False" / "model").read_bytes()
+
+
+def test_validation_share_is_checked():
+    raw = _raw_config(Path("/tmp/x"))
+    raw["models"]["xgboost"]["validation"] = "15"
+    with pytest.raises(ConfigError, match=r"models\.xgboost\.validation: validation must be a share of the train "
+                                          r"rankings like 15% \(0% to 99%\), got '15'$"):  # fmt: skip
+        parse_config(raw)

@@ -1,8 +1,10 @@
-"""XGBoost and LightGBM LambdaMART with our NDCG evaluated every iteration and early stopping on test.
+"""XGBoost and LightGBM LambdaMART with our NDCG evaluated every iteration and early stopping on validation.
 
-Both boosters hand their cached per-iteration predictions to a custom metric (``custom_metric`` /
-``feval``), so evaluating an iteration costs one argsort, not a prediction pass. NaN is "missing"
-(Metarank 0.4 passed 0.0 as missing, conflating zeros with absent values).
+``fit`` never sees the test split: it gets the rows to train on and, for early stopping, a validation part
+carved from the train split (``jobs.train.select``). Both boosters hand their cached per-iteration
+predictions to a custom metric (``custom_metric`` / ``feval``), so evaluating an iteration costs one
+argsort, not a prediction pass. NaN is "missing" (Metarank 0.4 passed 0.0 as missing, conflating zeros with
+absent values).
 """
 
 from __future__ import annotations
@@ -18,33 +20,39 @@ from feature_ops.config import LightGBMBackend, XGBoostBackend
 from jobs.train.data import Part
 from jobs.train.metrics import Grouped
 
-EARLY_STOPPING_ROUNDS = 20
 Log = Callable[[str], None]
+VALIDATION = "validation"
 
 
 @dataclass
 class Fitted:
-    """A trained booster (already cut at its best iteration) and its per-iteration NDCG curves."""
+    """A trained booster (cut at its best iteration when early stopping) and its per-iteration curves."""
 
     backend: str
     booster: Any
     params: dict[str, Any]
-    best_iteration: int
-    curves: dict[str, list[float]] = field(default_factory=lambda: {"train": [], "test": []})
+    rounds: int
+    """Trees in the booster."""
+    curves: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
+    def best_iteration(self) -> int:
+        return self.rounds - 1
+
+    @property
     def iterations(self) -> int:
-        return len(self.curves["train"])
+        """Rounds run (more than ``rounds`` when early stopping cut the booster back)."""
+        return max([self.rounds, *map(len, self.curves.values())])
 
 
 class Curves:
-    """Records our metric per dataset per iteration and logs one line per iteration."""
+    """Records our metric per part per iteration and logs one line per iteration."""
 
-    def __init__(self, metric: str, train: Part, test: Part, log: Log) -> None:
+    def __init__(self, metric: str, parts: dict[str, Part], log: Log | None) -> None:
         self.metric, self.log = metric, log
-        self.grouped = {"train": Grouped(train.label, train.offsets), "test": Grouped(test.label, test.offsets)}
-        self.values: dict[str, list[float]] = {"train": [], "test": []}
+        self.grouped = {name: Grouped(p.label, p.offsets) for name, p in parts.items()}
+        self.values: dict[str, list[float]] = {name: [] for name in parts}
 
     def evaluate(self, name: str, scores: np.ndarray) -> float:
         value = self.grouped[name].metric(self.metric, scores)
@@ -52,9 +60,9 @@ class Curves:
         return value
 
     def log_iteration(self, i: int) -> None:
-        name = self.metric.split("@")[0].upper()
-        train, test = self.values["train"][-1], self.values["test"][-1]
-        self.log(f"[{i}] {name}@train = {train:.4f} {name}@test = {test:.4f}")
+        if self.log is not None:
+            name = self.metric.split("@")[0].upper()
+            self.log(f"[{i}] " + " ".join(f"{name}@{part} = {v[-1]:.4f}" for part, v in self.values.items()))
 
 
 def xgboost_params(cfg: XGBoostBackend) -> dict[str, Any]:
@@ -62,6 +70,7 @@ def xgboost_params(cfg: XGBoostBackend) -> dict[str, Any]:
         "objective": cfg.objective,
         "eta": cfg.learningRate,
         "max_depth": cfg.maxDepth,
+        "min_child_weight": cfg.minChildWeight,
         "seed": cfg.seed,
         "subsample": cfg.sampling,
         "tree_method": "hist",
@@ -79,6 +88,7 @@ def lightgbm_params(cfg: LightGBMBackend, categorical: list[str]) -> dict[str, A
         "learning_rate": cfg.learningRate,
         "num_leaves": cfg.numLeaves,
         "max_depth": cfg.maxDepth,
+        "min_sum_hessian_in_leaf": cfg.minChildWeight,
         "feature_fraction": cfg.sampling,
         "seed": cfg.seed,
         "deterministic": True,
@@ -98,13 +108,19 @@ def xgboost_matrix(part: Part, columns: list[str], categorical: list[str]):
     )  # fmt: skip
 
 
-def fit_xgboost(cfg: XGBoostBackend, train: Part, test: Part, columns: list[str], categorical: list[str],
-                metric: str, log: Log) -> Fitted:  # fmt: skip
+def _parts(train: Part, valid: Part | None) -> dict[str, Part]:
+    return {"train": train} | ({VALIDATION: valid} if valid is not None else {})
+
+
+def fit_xgboost(cfg: XGBoostBackend, train: Part, valid: Part | None, columns: list[str], categorical: list[str],
+                metric: str, log: Log | None, rounds: int) -> Fitted:  # fmt: skip
     import xgboost as xgb
 
-    curves = Curves(metric, train, test, log)
-    dtrain, dtest = xgboost_matrix(train, columns, categorical), xgboost_matrix(test, columns, categorical)
-    names = {id(dtrain): "train", id(dtest): "test"}
+    parts = _parts(train, valid) if log is not None or valid is not None else {}
+    curves = Curves(metric, parts, log)
+    dtrain = xgboost_matrix(train, columns, categorical)
+    matrices = {name: dtrain if name == "train" else xgboost_matrix(p, columns, categorical) for name, p in parts.items()}
+    names = {id(m): name for name, m in matrices.items()}
 
     def custom_metric(predt: np.ndarray, dmatrix: Any) -> tuple[str, float]:
         return metric, curves.evaluate(names[id(dmatrix)], predt)
@@ -114,14 +130,16 @@ def fit_xgboost(cfg: XGBoostBackend, train: Part, test: Part, columns: list[str]
             curves.log_iteration(epoch)
             return False
 
-    stop = xgb.callback.EarlyStopping(rounds=EARLY_STOPPING_ROUNDS, metric_name=metric, data_name="test",
-                                      maximize=True, save_best=True)  # fmt: skip
+    callbacks: list[Any] = [LogLine()]
+    if valid is not None and cfg.earlyStopping:
+        callbacks.append(xgb.callback.EarlyStopping(rounds=cfg.earlyStopping, metric_name=metric,
+                                                    data_name=VALIDATION, maximize=True, save_best=True))  # fmt: skip
     params = xgboost_params(cfg)
     start = time.perf_counter()
-    booster = xgb.train(params, dtrain, cfg.iterations, evals=[(dtrain, "train"), (dtest, "test")],
-                        custom_metric=custom_metric, callbacks=[LogLine(), stop], verbose_eval=False)  # fmt: skip
+    booster = xgb.train(params, dtrain, rounds, evals=[(m, n) for n, m in matrices.items()],
+                        custom_metric=custom_metric if matrices else None, callbacks=callbacks, verbose_eval=False)  # fmt: skip
     seconds = time.perf_counter() - start
-    return Fitted("xgboost", booster, params, booster.num_boosted_rounds() - 1, curves.values, seconds)
+    return Fitted("xgboost", booster, params, booster.num_boosted_rounds(), curves.values, seconds)
 
 
 def lightgbm_dataset(part: Part, columns: list[str], categorical: list[str], reference: Any = None):
@@ -133,14 +151,16 @@ def lightgbm_dataset(part: Part, columns: list[str], categorical: list[str], ref
     )  # fmt: skip
 
 
-def fit_lightgbm(cfg: LightGBMBackend, train: Part, test: Part, columns: list[str], categorical: list[str],
-                 metric: str, log: Log) -> Fitted:  # fmt: skip
+def fit_lightgbm(cfg: LightGBMBackend, train: Part, valid: Part | None, columns: list[str], categorical: list[str],
+                 metric: str, log: Log | None, rounds: int) -> Fitted:  # fmt: skip
     import lightgbm as lgb
 
-    curves = Curves(metric, train, test, log)
+    parts = _parts(train, valid) if log is not None or valid is not None else {}
+    curves = Curves(metric, parts, log)
     dtrain = lightgbm_dataset(train, columns, categorical)
-    dtest = lightgbm_dataset(test, columns, categorical, reference=dtrain)
-    names = {id(dtrain): "train", id(dtest): "test"}
+    sets = {name: dtrain if name == "train" else lightgbm_dataset(p, columns, categorical, reference=dtrain)
+            for name, p in parts.items()}  # fmt: skip
+    names = {id(d): name for name, d in sets.items()}
 
     def feval(preds: np.ndarray, data: Any) -> tuple[str, float, bool]:
         return metric, curves.evaluate(names[id(data)], preds), True
@@ -148,20 +168,25 @@ def fit_lightgbm(cfg: LightGBMBackend, train: Part, test: Part, columns: list[st
     def log_line(env: Any) -> None:
         curves.log_iteration(env.iteration)
 
+    callbacks: list[Any] = [log_line]
+    if valid is not None and cfg.earlyStopping:
+        callbacks.append(lgb.early_stopping(cfg.earlyStopping, verbose=False))
     params = lightgbm_params(cfg, categorical)
     start = time.perf_counter()
-    booster = lgb.train(params, dtrain, cfg.iterations, valid_sets=[dtrain, dtest], valid_names=["train", "test"],
-                        feval=feval, callbacks=[log_line, lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)])  # fmt: skip
+    booster = lgb.train(params, dtrain, rounds, valid_sets=list(sets.values()), valid_names=list(sets),
+                        feval=feval if sets else None, callbacks=callbacks)  # fmt: skip
     seconds = time.perf_counter() - start
-    best = booster.best_iteration - 1 if booster.best_iteration > 0 else booster.current_iteration() - 1
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best + 1))
-    return Fitted("lightgbm", booster, params, best, curves.values, seconds)
+    kept = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=kept))
+    return Fitted("lightgbm", booster, params, kept, curves.values, seconds)
 
 
-def fit(cfg: XGBoostBackend | LightGBMBackend, train: Part, test: Part, columns: list[str],
-        categorical: list[str], metric: str, log: Log) -> Fitted:  # fmt: skip
+def fit(cfg: XGBoostBackend | LightGBMBackend, train: Part, valid: Part | None, columns: list[str],
+        categorical: list[str], metric: str, log: Log | None, rounds: int | None = None) -> Fitted:  # fmt: skip
+    """Train on ``train`` for ``rounds`` (default ``cfg.iterations``); with a validation part, stop early
+    after ``cfg.earlyStopping`` rounds without a better validation metric and keep the best iteration."""
     fitter = fit_xgboost if isinstance(cfg, XGBoostBackend) else fit_lightgbm
-    return fitter(cfg, train, test, columns, categorical, metric, log)
+    return fitter(cfg, train, valid, columns, categorical, metric, log, rounds or cfg.iterations)
 
 
 def importance(fitted: Fitted, columns: list[str]) -> dict[str, float]:
@@ -170,4 +195,3 @@ def importance(fitted: Fitted, columns: list[str]) -> dict[str, float]:
         gains = fitted.booster.get_score(importance_type="total_gain")
         return {c: float(gains.get(c, 0.0)) for c in columns}
     return dict(zip(columns, map(float, fitted.booster.feature_importance("gain")), strict=True))
-

@@ -15,6 +15,7 @@ from feature_ops.ranker import Ranker, RankerMeta, save_ranker
 from jobs.train import boosters, evaluate, report
 from jobs.train.data import Dataset, Part, from_table
 from jobs.train.errors import TrainError
+from jobs.train.select import Selection, fit_selected
 from jobs.train.split import split_groups
 from jobs.workdir import local_workdir, read_dataset
 
@@ -30,6 +31,7 @@ class TrainResult:
     metrics: dict[str, dict[str, float]]
     counts: dict[str, int]
     best_iteration: int
+    selection: Selection | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -59,17 +61,18 @@ def train_model(config: Config, name: str, split: str | None = None, baselines: 
     data = load(config, name, model)
     clock.lap("load")
     spec, seed = split or model.split, model.backend.seed
-    train, test = split_parts(data, spec, seed)
+    test_mask = split_mask(data, spec, seed)
+    train, test = data.part(~test_mask), data.part(test_mask)
     columns = evaluate.baseline_columns(data, list(baselines))
     metrics = evaluate.eval_metrics(model.eval)
     curve_metric = next(m for m in metrics if m.startswith("ndcg"))
     clock.lap("prepare")
     log(f"model '{name}': {model.backend.type}, split {spec}: train {len(train.groups):,} rankings "
         f"({train.rows:,} rows), test {len(test.groups):,} rankings ({test.rows:,} rows)")  # fmt: skip
-    fitted = boosters.fit(model.backend, train, test, data.columns, data.categorical, curve_metric, log)
+    fitted, selection = fit_selected(model, data, test_mask, spec, curve_metric, log)
     clock.lap("fit")
     counts = _counts(data, train, test)
-    ranker = Ranker(_meta(config, name, data, fitted, spec, counts), fitted.booster)
+    ranker = Ranker(_meta(config, name, data, fitted, spec, counts, selection), fitted.booster)
     scores = {name: ranker.score(test.X), **evaluate.baseline_scores(test, columns, seed)}
     results = evaluate.evaluate(test, scores, metrics)
     ranker.meta.metrics = results
@@ -77,12 +80,12 @@ def train_model(config: Config, name: str, split: str | None = None, baselines: 
     clock.lap("evaluate")
     save_ranker(model.path, ranker)
     clock.lap("save")
-    log(f"best iteration {fitted.best_iteration} of {fitted.iterations}; test metrics "
-        f"({counts['test_evaluated']:,} rankings with a positive label):")  # fmt: skip
+    log(f"iterations: {selection.describe(curve_metric)}")
+    log(f"test metrics ({counts['test_evaluated']:,} rankings with a positive label), scored once:")
     log(evaluate.format_table(results, metrics))
     log(report.format_stats(stats, data.groups, data.all.rows))
     result = TrainResult(name, Path(model.path), *report.report_paths(model.path, name), results, counts,
-                         fitted.best_iteration, clock.laps | {"booster": fitted.seconds})  # fmt: skip
+                         fitted.best_iteration, selection, clock.laps | {"booster": fitted.seconds})  # fmt: skip
     _write_report(result, ranker.meta, fitted, stats, curve_metric)
     result.timings["report"] = clock.lap("report")
     log(f"saved {result.path} (+ .meta.json), {result.report}, {result.plot}")
@@ -112,15 +115,20 @@ def _check_labels(name: str, model: LambdaMARTModel, label: np.ndarray) -> None:
         )
 
 
-def split_parts(data: Dataset, spec: str, seed: int) -> tuple[Part, Part]:
-    test_mask = split_groups(spec, data.group_time, data.group_user, seed)
-    train, test = data.part(~test_mask), data.part(test_mask)
-    for side, part in (("train", train), ("test", test)):
-        if not (part.label > 0).any():
+def split_mask(data: Dataset, spec: str, seed: int) -> np.ndarray:
+    """The test rankings of the split (a mask over rankings); both sides must hold a positive label."""
+    test = split_groups(spec, data.group_time, data.group_user, seed)
+    for side, mask in (("train", ~test), ("test", test)):
+        if not (data.all.label[np.repeat(mask, data.all.sizes)] > 0).any():
             raise TrainError(
                 f"model '{data.model}': the {side} split ({spec}) of {data.groups:,} rankings has no positive label"
             )
-    return train, test
+    return test
+
+
+def split_parts(data: Dataset, spec: str, seed: int) -> tuple[Part, Part]:
+    test = split_mask(data, spec, seed)
+    return data.part(~test), data.part(test)
 
 
 def _counts(data: Dataset, train: Part, test: Part) -> dict[str, int]:
@@ -133,10 +141,11 @@ def _counts(data: Dataset, train: Part, test: Part) -> dict[str, int]:
 
 
 def _meta(config: Config, name: str, data: Dataset, fitted: boosters.Fitted, spec: str,
-          counts: dict[str, int]) -> RankerMeta:  # fmt: skip
+          counts: dict[str, int], selection: Selection) -> RankerMeta:  # fmt: skip
     model: LambdaMARTModel = config.models[name]  # type: ignore[assignment]
     hashes = {f: config.feature(f).config_hash() for f in model.features}
-    params = fitted.params | {"split": spec, "best_iteration": fitted.best_iteration, "iterations": fitted.iterations}
+    params = fitted.params | {"split": spec, "best_iteration": fitted.best_iteration, "iterations": fitted.rounds,
+                              "selection": selection.as_dict()}  # fmt: skip
     return RankerMeta(name, fitted.backend, data.columns, data.categorical, list(model.features), hashes,
                       params, {}, counts)  # fmt: skip
 
@@ -146,6 +155,7 @@ def _write_report(result: TrainResult, meta: RankerMeta, fitted: boosters.Fitted
     doc = {
         "model": result.model, "backend": meta.backend, "path": str(result.path), "params": meta.params,
         "metrics": result.metrics, "curves": {metric: fitted.curves}, "best_iteration": fitted.best_iteration,
+        "selection": meta.params["selection"] | {"summary": result.selection.describe(metric)},  # type: ignore[union-attr]
         "features": stats, "counts": result.counts, "timings": result.timings,
     }  # fmt: skip
     report.write_report(result.report, doc)
