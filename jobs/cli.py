@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from feature_ops.config import ConfigError, load_config
 from feature_ops.reader import InputError
+from jobs.flink.errors import FlinkJobError
 from jobs.workdir import WorkdirError
 
 log = logging.getLogger("rankstream")
@@ -67,7 +68,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from jobs.generate import generate
 
     summary = generate(Path(args.out), seed=args.seed, users=args.users, items=args.items, rankings=args.rankings)
-    print(summary)
+    print(summary.describe())
     return 0
 
 
@@ -75,6 +76,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from jobs.validate import run_validate
 
     return run_validate(args.config, args.data)
+
+
+def cmd_sort(args: argparse.Namespace) -> int:
+    from jobs.sort import run_sort
+
+    return run_sort(args.input, args.out)
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
@@ -94,17 +101,47 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 def cmd_api(args: argparse.Namespace) -> int:
     from feature_ops.featureset import FeatureSet
+    from jobs.announce import check_free, url, when_listening
     from jobs.workdir import completed_workdir, read_item_fields, read_values
     from serving.app import serve
 
     config = load_config(args.config)
+    host, port = args.host or config.inference.host, args.port or config.inference.port
     values = item_fields = None
     if config.inference.state.type == "memory":
         root = completed_workdir(config.bootstrap.workdir, "values/values.jsonl.gz", "values/item-fields.jsonl.gz")
-        values = list(read_values(root, FeatureSet(config.features)))
+        values = list(read_values(root, FeatureSet(config.all_features)))
         item_fields = list(read_item_fields(root))
-    serve(config, args.host, args.port, values, item_fields)
+    check_free(host, port)
+    ready = f"rankstream api: listening on {url(host, port)} (models: {', '.join(config.models)})"
+    when_listening(host, port, lambda: print(ready, flush=True))
+    serve(config, host, port, values, item_fields)
     return 0
+
+
+def tcp_port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port in 1..65535, got {port}")
+    return port
+
+
+def config_args(p: argparse.ArgumentParser) -> None:
+    """CONFIG as a positional argument or as --config (one of them), and -v after the command too."""
+    p.add_argument("config", nargs="?", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
+    p.add_argument("--config", dest="config_option", metavar="CONFIG", help="the same, as an option")
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug messages")
+
+
+def resolve_config(args: argparse.Namespace) -> str | None:
+    """The config path from CONFIG or --config. ``train --config C MODEL``: the one positional is the model."""
+    positional, option = getattr(args, "config", None), getattr(args, "config_option", None)
+    if option is None or positional in (None, option):
+        return option or positional
+    if getattr(args, "model", False) is None:
+        args.model = positional
+        return option
+    raise ConfigError(f"config given twice: {positional} and --config {option}; pass one of them")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,12 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("validate", help="check a config, then the events (--data, else the config's bootstrap source)")
-    p.add_argument("--config", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
+    config_args(p)
     p.add_argument("--data", help="events file or directory (default: the config's bootstrap source)")
     p.set_defaults(func=cmd_validate)
 
+    p = sub.add_parser("sort", help="write the events of a file or directory in time order (stable) to one file")
+    p.add_argument("input", help="events file or directory")
+    p.add_argument("--out", required=True, help="output .jsonl or .jsonl.gz, outside the input directory")
+    p.set_defaults(func=cmd_sort)
+
     p = sub.add_parser("bootstrap", help="replay historical events: training datasets, latest values, savepoint")
-    p.add_argument("config", nargs="?", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
+    config_args(p)
     p.add_argument("--engine", choices=["flink", "embedded"], default="flink",
                    help="flink: PyFlink job on a local MiniCluster, ending in a savepoint (default); "
                         "embedded: one process, no savepoint")
@@ -134,17 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bootstrap)
 
     p = sub.add_parser("upload", help="write the bootstrap's latest feature values into Redis (inference.state)")
-    p.add_argument("config", nargs="?", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
+    config_args(p)
     p.set_defaults(func=cmd_upload)
 
     p = sub.add_parser("api", help="serve /rank, /feedback, /health and /metrics (inference.host:port)")
-    p.add_argument("config", nargs="?", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
+    config_args(p)
     p.add_argument("--host", help="override inference.host")
-    p.add_argument("--port", type=int, help="override inference.port")
+    p.add_argument("--port", type=tcp_port, help="override inference.port")
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("train", help="train lambdamart models on the bootstrap dataset and evaluate them on a test split")
-    p.add_argument("config", nargs="?", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
+    config_args(p)
     p.add_argument("model", nargs="?", help="model name (default: every lambdamart model)")
     p.add_argument("--split", help="time=N%%, random=N%% or hold_last=N%% (default: models.<m>.split, time=80%%)")
     p.add_argument("--baseline", action="append", default=[], metavar="FEATURE",
@@ -168,15 +210,23 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        args.config = resolve_config(args)
         return args.func(args)
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:
-        if type(e).__name__ != "FlinkJobError":
-            raise
-        print(f"error: {e}", file=sys.stderr)
+    except FlinkJobError as e:
+        print(flink_failure(e, args.verbose), file=sys.stderr)
         return 1
+
+
+def flink_failure(error: FlinkJobError, verbose: bool) -> str:
+    """The failure's reason first, in one line (a bad event's ``path:line: what is wrong``), then the job;
+    the task's traceback only with --verbose."""
+    lines = [f"error: {error.reason}", f"  in {error.headline}"] if error.reason else [f"error: {error.headline}"]
+    if error.detail:
+        lines.append(error.detail if verbose else "  (--verbose shows the task's traceback)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

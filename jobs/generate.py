@@ -45,6 +45,16 @@ class GenerateSummary:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def describe(self) -> str:
+        """The summary the CLI prints: totals, counts by kind and interaction type, where the files went."""
+        kinds = ", ".join(f"{kind} {n:,}" for kind, n in self.counts.items())
+        types = ", ".join(f"{kind} {n:,}" for kind, n in self.interactions.items())
+        return (
+            f"generate: {self.total:,} events -> {self.events_path}\n"
+            f"  {kinds}" + (f" (interactions: {types})" if types else "") + "\n"
+            f"  true relevance per ranking -> {self.truth_path}"
+        )
+
 
 def generate(
     out_dir: Path,

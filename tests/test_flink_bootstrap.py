@@ -2,7 +2,11 @@
 
 import gzip
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,10 +14,12 @@ import yaml
 import zstandard
 
 from feature_ops.config import parse_config
+from feature_ops.reader import InputError
 from jobs.cli import main
 from jobs.embedded import bootstrap_embedded
 from jobs.flink.bootstrap import bootstrap_flink
 from jobs.generate import generate
+from jobs.workdir import completed_workdir
 
 pytestmark = pytest.mark.flink
 EXAMPLE = yaml.safe_load(Path("examples/ranklens/config.yml").read_text())
@@ -136,10 +142,40 @@ def test_missing_input_and_unwritable_workdir_fail_before_the_job(tmp_path, caps
     assert capsys.readouterr().err.startswith(f"error: workdir {tmp_path / 'file' / 'wd'} is not writable")
 
 
-def test_bad_line_under_policy_fail_stops_the_job_with_its_location(tmp_path, capsys):
+def test_bad_line_under_policy_fail_stops_the_job_with_its_location_first(tmp_path, capsys):
     (tmp_path / "events").mkdir()
     (tmp_path / "events" / "a.jsonl").write_text(item("m1", 0, "drama") + "\n{oops\n")
     assert _cli(tmp_path, tmp_path / "events", tmp_path / "wd", errors="fail") == 1
     err = capsys.readouterr().err
-    assert f"InputError: {tmp_path}/events/a.jsonl:2: invalid JSON" in err
-    assert "Traceback (most recent call last)" in err
+    assert err.startswith("  starting Flink MiniCluster...\n") and " 0 events" not in err
+    reason, job, hint = err[err.index("error: "):].splitlines()
+    with pytest.raises(InputError) as embedded:
+        bootstrap_embedded(config_for(tmp_path / "events", tmp_path / "embedded", errors="fail"))
+    assert reason == f"error: {embedded.value}" and reason.startswith(f"error: {tmp_path}/events/a.jsonl:")
+    assert job.startswith("  in Flink job 'rankstream-bootstrap' (") and job.endswith(") failed")
+    assert hint == "  (--verbose shows the task's traceback)"
+    assert not (tmp_path / "wd" / "manifest.json").exists() and not list((tmp_path / "wd").glob(".staging-*"))
+
+
+def test_a_killed_flink_bootstrap_keeps_the_previous_outputs_and_savepoint(tmp_path):
+    generate(tmp_path / "small", items=60, users=20, rankings=100, ranking_size=8)
+    generate(tmp_path / "data", items=120, users=50, rankings=3000, ranking_size=12)  # ~20,000 events
+    first = bootstrap_flink(config_for(tmp_path / "small" / "events", tmp_path / "wd"), batch_size=256)
+    before = {p: p.read_bytes() for p in (tmp_path / "wd").rglob("*") if p.is_file() and ".staging-" not in str(p)
+              and p.name != ".bootstrap.lock"}  # fmt: skip
+    raw = {**EXAMPLE, "bootstrap": {**EXAMPLE["bootstrap"], "workdir": str(tmp_path / "wd"),
+                                    "source": {"type": "file", "path": str(tmp_path / "data" / "events")}}}
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(raw))
+    command = [sys.executable, "-m", "jobs.cli", "bootstrap", "--config", str(tmp_path / "config.yml"), "--engine", "flink"]
+    run = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        said = next((line for line in iter(run.stderr.readline, "") if " events, " in line), None)  # mid-run
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)  # the driver and its JVM
+        run.wait()
+    assert said is not None and run.returncode == -signal.SIGKILL
+    after = {p: p.read_bytes() for p in before}
+    assert after == before and json.loads(after[tmp_path / "wd" / "manifest.json"])["savepoint"] == first.savepoint
+    assert [p.name for p in (tmp_path / "wd" / "savepoint").iterdir()] == [Path(first.savepoint).name]
+    assert len(list((tmp_path / "wd").glob(".staging-*"))) == 1
+    assert completed_workdir(str(tmp_path / "wd"), "dataset/xgboost.parquet")

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from jobs.flink.errors import FlinkJobError
 from jobs.flink.rest import FlinkRest
 
 PYTHON_EXCEPTION_CLASS = "pemja.core.PythonException"
+_INPUT_ERROR = re.compile(r"^(?:[\w.]+\.)?InputError: (.+)$", re.MULTILINE)
+_ENGINE_ERROR = re.compile(r"EngineError'>: feature engine failed in [^:]+: (.+)$", re.MULTILINE)
+
+
+def failure_reason(detail: str) -> str | None:
+    """The task's failure in one line: a bad input line's ``path:line: what is wrong`` when that stopped
+    the job (``errors: fail``), else the engine's exception; None when the detail holds neither."""
+    inputs = _INPUT_ERROR.findall(detail)
+    if inputs:
+        return inputs[-1]
+    engine = _ENGINE_ERROR.search(detail)
+    return engine.group(1) if engine else None
 
 
 def _python_frames(j_throwable) -> list[str]:
@@ -54,4 +68,4 @@ def job_failure(client, rest: FlinkRest, job_id: str, job_name: str, state: str 
         what = f"ended ({state or 'FINISHED'}) before the engine host signalled completion"
     else:
         what = "failed"
-    return FlinkJobError(f"Flink job {job_name!r} ({job_id}) {what}", job_id, detail)
+    return FlinkJobError(f"Flink job {job_name!r} ({job_id}) {what}", job_id, detail, failure_reason(detail))
