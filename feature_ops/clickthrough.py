@@ -1,7 +1,9 @@
 """Clickthroughs: a ranking, the feature values it was served with, and the interactions that followed.
 
 A ranking opens a session keyed by its id; interactions that name it join while the session is alive
-(``maxSessionLength`` after the latest activity, sliding), including ones that arrive before the ranking.
+(``maxSessionLength`` after the latest activity, sliding). An interaction processed before its ranking does
+not join it (Metarank 0.7 neither): its feature writes are already in the values the ranking captures, so
+as a label it would be part of its own features. The engine counts such interactions.
 Each interaction deeper than any before injects cascade impressions for the ranked items above it.
 Labels come from explicit ``items[].label`` first, else the highest weight among the item's interactions
 (unknown types weigh 0).
@@ -16,7 +18,8 @@ from feature_ops.events import InteractionEvent, RankingEvent
 
 @dataclass(slots=True)
 class Pending:
-    """A session in progress: plain data, stored in the engine's state under the ranking id."""
+    """A session in progress: plain data, stored in the engine's state under the ranking id. Without a
+    ranking it only remembers interactions that named a ranking not seen yet (counted, never joined)."""
 
     ranking: RankingEvent | None
     values: dict[str, list] | None
@@ -54,13 +57,9 @@ def join_interaction(pending: Pending, event: InteractionEvent, session_length: 
     return deepen(pending, [event.item]) if pending.ranking is not None else []
 
 
-def open_ranking(pending: Pending | None, ranking: RankingEvent, values: dict, session_length: int) -> Pending:
-    """Attach the ranking (and its captured values) to a new or early-interaction session."""
-    if pending is None:
-        return Pending(ranking, values, expires=ranking.timestamp + session_length)
-    pending.ranking, pending.values = ranking, values
-    pending.expires = max(pending.expires, ranking.timestamp + session_length)
-    return pending
+def open_ranking(ranking: RankingEvent, values: dict | None, session_length: int) -> Pending:
+    """A new session for a ranking and the values captured when it arrived."""
+    return Pending(ranking, values, expires=ranking.timestamp + session_length)
 
 
 def deepen(pending: Pending, items: list[str]) -> list[int]:

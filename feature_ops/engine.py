@@ -3,11 +3,14 @@
 It keeps everything in a ``Store`` (dicts in-process, keyed MapState in Flink), so the same object runs
 embedded, inside the Flink operator and behind the API's standalone mode. Per event:
 
-1. advance the clock (the largest timestamp seen) and close sessions that expired before it;
+1. advance the clock (the largest timestamp seen) and close sessions that expired before it; an event
+   older than the clock is counted as out of order (the engine applies events in arrival order, so a
+   ranking may count events stamped after it: sort such input by time first);
 2. item events refresh the item field store; interactions get the item's fields attached (the join
    some features need, done here so extractors never read state);
 3. rankings capture every feature's values *before* their own writes (what the API would have served);
-4. interactions join their ranking's session, injecting cascade impressions first;
+4. interactions join their ranking's open session, injecting cascade impressions first; one processed
+   before its ranking is counted and never joined, as its writes are in the ranking's captured values;
 5. every feature's writes are applied to the state records.
 """
 
@@ -16,12 +19,11 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from feature_ops.clickthrough import (
     Clickthrough,
     Pending,
-    deepen,
     every_position,
     first_join,
     impression,
@@ -37,12 +39,33 @@ from feature_ops.store import Store
 Emit = Callable[[Clickthrough], None]
 
 
+def summary(stats: Mapping[str, int]) -> list[str]:
+    """What a replay's counts mean for its training rows, one line each (the bootstrap prints them).
+
+    >>> for line in summary({"interactions before their ranking": 2, "events out of order": 1200}):
+    ...     print(line)
+    2 interactions arrived before their ranking: they count in features, but not as its labels
+    1,200 events arrived out of order (timestamp before an earlier event's): rankings may count events stamped after them; sort the input by time first (rankstream sort)
+    """
+    lines = []
+    if n := stats.get("interactions before their ranking", 0):
+        lines.append(f"{n:,} interactions arrived before their ranking: they count in features, but not as its labels")
+    if n := stats.get("rankings reusing an open ranking's id", 0):
+        lines.append(f"{n:,} rankings reused the id of a ranking still open: the earlier one was closed first")
+    if n := stats.get("events out of order", 0):
+        lines.append(
+            f"{n:,} events arrived out of order (timestamp before an earlier event's): rankings may count events "
+            "stamped after them; sort the input by time first (rankstream sort)"
+        )
+    return lines
+
+
 class Engine:
     """Feature state plus clickthrough sessions over a store; see the module docstring."""
 
     def __init__(self, config: Config, store: Store, emit: Emit | None = None) -> None:
         self.config = config
-        self.features = FeatureSet(config.features)
+        self.features = FeatureSet(config.all_features)
         self.store = store
         self.emit = emit
         self.session_length = config.core.clickthrough.maxSessionLength
@@ -72,7 +95,9 @@ class Engine:
 
     def process(self, event: Event) -> None:
         self.stats[event.kind] += 1
-        if event.timestamp > self.clock:
+        if event.timestamp < self.clock:
+            self.stats["events out of order"] += 1
+        elif event.timestamp > self.clock:
             self._clock = event.timestamp
             self.store.put(self.clock_ns, "now", event.timestamp)
         self._expire(self.clock)
@@ -131,6 +156,19 @@ class Engine:
         for item, fields in items:
             self.store.put(self.fields_ns, item, fields)
 
+    def open_sessions(self) -> Iterator[tuple[str, Pending]]:
+        """(ranking id, session) of every session still open, in a stable order: what later interactions can
+        still join (the standalone API continues them, ``seed_sessions``)."""
+        return iter(sorted(self.store.items(self.sessions_ns), key=lambda kv: kv[0]))
+
+    def seed_sessions(self, sessions: Iterable[tuple[str, Pending]]) -> None:
+        """Restore ``open_sessions()`` output into a fresh engine: interactions on those rankings join them
+        and inject impressions as they would have in the engine that opened them."""
+        self._sessions()  # the heap, before counting what is live
+        for rid, pending in sessions:
+            self._live += self.store.get(self.sessions_ns, rid) is None
+            self._save(rid, pending)
+
     def _apply(self, event: Event) -> None:
         targets, get, put, ts = self.features.write_targets, self.store.get, self.store.put, event.timestamp
         for state, sid, value in self.features.writes(event):
@@ -145,15 +183,15 @@ class Engine:
 
     def _open_session(self, ranking: RankingEvent) -> None:
         values = self.values(ranking, online=False) if self.emit is not None else None
-        pending = self.store.get(self.sessions_ns, ranking.id)
-        self._live += pending is None
-        early = [item for item, _, _ in pending.interactions] if pending is not None else []
-        pending = open_ranking(pending, ranking, values, self.session_length)
-        self._save(ranking.id, pending)
-        if early:
-            fresh = deepen(pending, early)
-            self._impressions(ranking, [] if self.impress_all else fresh, ranking.timestamp)
-            self._save(ranking.id, pending)
+        previous = self.store.get(self.sessions_ns, ranking.id)
+        if previous is None:
+            self._live += 1
+        elif previous.ranking is None:
+            self.stats["interactions before their ranking"] += len(previous.interactions)
+        else:
+            self.stats["rankings reusing an open ranking's id"] += 1
+            self._close(previous)
+        self._save(ranking.id, open_ranking(ranking, values, self.session_length))
         if self.impress_all:
             self._impressions(ranking, every_position(ranking), ranking.timestamp)
 

@@ -1,12 +1,15 @@
 """The engine's clickthrough logic on hand-written cases: point-in-time values, joins, cascade, timeouts."""
 
 import math
+from dataclasses import replace
 
+import orjson
 import yaml
 
 from feature_ops.config import parse_config
-from feature_ops.engine import Engine
+from feature_ops.engine import Engine, summary
 from feature_ops.events import parse_event
+from feature_ops.sessions import session_from_json, sessions_to_json
 from feature_ops.store import MemoryStore
 
 MIN = 60_000
@@ -71,11 +74,66 @@ def test_cascade_impressions_up_to_the_deepest_click_feed_features():
     assert engine.stats["impression"] == 3 + 4
 
 
-def test_interaction_before_its_ranking_joins_and_injects_impressions():
-    engine, out = run([click("r1", 5, "b"), ranking("r1", 5, ["a", "b", "c"])])
+def test_interaction_before_its_ranking_counts_in_features_but_is_not_its_label():
+    """Issue 9 finding 1: k1 (ts 900) names r1 (ts 1000) but is processed first. Its write is in r1's captured
+    values, so as r1's label it would leak: it is counted, not joined, and injects no impressions."""
+    engine, out = run([click("r1", 900, "b"), ranking("r1", 1000, ["a", "b", "c"]), click("r1", 1100, "a")])
     [ct] = out
-    assert ct.labels({"click": 1}) == [0.0, 1.0, 0.0]
-    assert engine.stats["impression"] == 2
+    assert ct.values["clicks"] == [[0.0, 1.0, 0.0]]
+    assert ct.labels({"click": 1}) == [1.0, 0.0, 0.0]
+    assert [(i, t) for i, t, _ in ct.interactions] == [("a", "click")]
+    assert engine.stats["interactions before their ranking"] == 1 and engine.stats["impression"] == 1
+
+
+def test_a_ranking_reusing_an_open_rankings_id_closes_it_first():
+    """Otherwise r1's click (written after the first r1 captured its values) would label the second r1,
+    whose values count it."""
+    engine, out = run([ranking("r1", 0, ["a", "b"]), click("r1", 1, "b"), ranking("r1", 2, ["b", "a"]),
+                       click("r1", 3, "a")])  # fmt: skip
+    assert [(ct.ranking.timestamp, ct.values["clicks"], ct.labels({"click": 1})) for ct in out] == [
+        (0, [[0.0, 0.0]], [0.0, 1.0]), (2, [[1.0, 0.0]], [0.0, 1.0]),
+    ]  # fmt: skip
+    assert engine.stats["rankings reusing an open ranking's id"] == 1
+
+
+def test_events_older_than_the_clock_are_counted_out_of_order():
+    """Issue 9 finding 2: the interactions file read before the rankings file. Events apply in arrival order,
+    so r1 (ts 1000) counts clicks stamped 2000 and 4000; the count tells the bootstrap summary to sort."""
+    engine, out = run([
+        click("r1", 2000, "b"), click("r2", 4000, "b"),  # 1-interactions.jsonl
+        ranking("r1", 1000, ["a", "b"]), ranking("r2", 3000, ["a", "b"]),  # 2-rankings.jsonl
+    ])
+    assert out == [] and engine.stats["events out of order"] == 2
+    assert engine.stats["interactions before their ranking"] == 2
+    request = parse_event(ranking("r9", 1000, ["a", "b"]))
+    assert engine.values(request, online=False)["clicks"] == [[0.0, 2.0]]  # documented: not as of ts 1000
+    assert summary(engine.stats) == [
+        "2 interactions arrived before their ranking: they count in features, but not as its labels",
+        "2 events arrived out of order (timestamp before an earlier event's): rankings may count events stamped "
+        "after them; sort the input by time first (rankstream sort)",
+    ]
+
+
+def test_open_sessions_continue_in_a_fresh_engine_after_a_json_round_trip():
+    """Issue 9 finding 7's core: what the standalone API is seeded with joins and impresses like the engine
+    that opened the session."""
+    events = [ranking("r1", 0, ["a", "b", "c"]), click("r1", 10, "a")]
+    config = parse_config(CONFIG, env={})
+    first = Engine(config, MemoryStore(), emit=lambda ct: None)
+    for e in events:
+        first.process(parse_event(e))
+    first.flush()
+    saved = [orjson.loads(orjson.dumps(obj)) for obj in sessions_to_json(first.open_sessions())]
+    second = Engine(config, MemoryStore())
+    for state, sid, record in first.latest():  # the feature values, as the API is seeded with them
+        second.store.put(second.features.namespaces[state], sid, record)
+    second.seed_sessions(session_from_json(obj) for obj in saved)
+    assert list(second.open_sessions()) == [("r1", replace(dict(first.open_sessions())["r1"], values=None))]
+    second.process(parse_event(click("r1", 20, "c")))
+    reference, _ = run([*events, click("r1", 20, "c")])
+    request = parse_event(ranking("r2", 30, ["a", "b", "c"]))
+    assert second.values(request, online=True)["impressions"] == [[1.0, 1.0, 1.0]]
+    assert second.values(request, online=True) == reference.values(request, online=True)
 
 
 def test_session_slides_with_activity_and_late_interactions_are_lost():

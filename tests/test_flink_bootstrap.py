@@ -79,7 +79,7 @@ def test_hand_cases_across_file_formats_match_including_bad_line_locations(tmp_p
     events.mkdir()
     (events / "a.jsonl").write_text("\n\n" + "\n".join([  # leading blank lines keep their numbers
         item("m1", 0, "drama"), item("m2", 1, "comedy"), item("m3", 2, "drama"),
-        click("r1", 5, "m2"),  # before its ranking
+        click("r1", 5, "m2"),  # before its ranking: counts in features, not joined (r1 gets no row)
         ranking("r1", 5, ["m1", "m2", "m3"]),
         "not json",
     ]) + "\n")
@@ -103,7 +103,8 @@ def test_hand_cases_across_file_formats_match_including_bad_line_locations(tmp_p
         f"{events}/b.jsonl.gz:4: required field 'item' is missing",
     ]
     assert flink.stats == embedded.stats
-    assert embedded.stats["clickthroughs"] == 4 and embedded.stats["interactions without ranking"] == 1
+    assert embedded.stats["clickthroughs"] == 3 and embedded.stats["interactions without ranking"] == 1
+    assert embedded.stats["interactions before their ranking"] == 1 and embedded.stats["events out of order"] == 1
 
 
 def test_a_job_restored_from_the_savepoint_continues_every_feature(tmp_path):
