@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator, model_validator
 
-from feature_ops.features import FEATURE_TYPES, AnyFeatureConfig
+from feature_ops.features import FEATURE_TYPES, AnyFeatureConfig, build_feature
+from feature_ops.featureset import check_names
 from feature_ops.sources import EventSource, FileSource
 from feature_ops.types import STRICT, PathStr, PositiveDuration
 
@@ -215,6 +216,7 @@ class Config(BaseModel):
             if feature.name in seen:
                 raise ValueError(f"feature '{feature.name}' is defined more than once")
             seen.add(feature.name)
+        check_names([build_feature(f) for f in self.features])
         for name, model in self.models.items():
             for feature in getattr(model, "features", []):
                 if feature not in seen:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
+from math import isinf
 from typing import Any
 
 from feature_ops.events import Event, RankingEvent
 from feature_ops.features import build_feature
 from feature_ops.features.base import (
     ALL_KINDS,
+    NAN,
     Feature,
     FeatureConfig,
     Key,
@@ -30,6 +32,7 @@ class FeatureSet:
 
     def __init__(self, configs: Sequence[FeatureConfig]) -> None:
         self.features: list[Feature] = [build_feature(c) for c in configs]
+        check_names(self.features)
         self.by_name = {f.name: f for f in self.features}
         self.specs: dict[str, StateSpec] = {}
         self.namespaces: dict[str, str] = {}
@@ -109,13 +112,57 @@ class FeatureSet:
     def values(self, request: RankingEvent, reader: StateReader, now: int, online: bool) -> dict[str, list]:
         """Feature name -> its value columns (one list of floats per column, one float per item)."""
         ctx = RankingContext(request, reader, now, online)
-        return {f.name: f.values(ctx) for f in self.features}
+        return {f.name: finite_columns(f.values(ctx)) for f in self.features}
 
     def columns(self, names: Iterable[str]) -> list[str]:
         return [c for n in names for c in self.by_name[n].columns()]
 
     def categorical(self, names: Iterable[str]) -> list[str]:
         return [c for n in names if self.by_name[n].categorical for c in self.by_name[n].columns()]
+
+
+def check_names(features: Sequence[Feature]) -> None:
+    """Reject two features that keep a state, or write a column, of the same name: state is keyed by the bare
+    state name and dataset columns by the bare column name, so one would silently read or overwrite the other.
+
+    >>> from feature_ops.features import AnyFeatureConfig
+    >>> from pydantic import TypeAdapter
+    >>> configs = TypeAdapter(list[AnyFeatureConfig]).validate_python([
+    ...     {"name": "ctr", "type": "rate", "top": "click", "bottom": "impression", "periods": [7]},
+    ...     {"name": "ctr_click", "type": "interaction_count", "interaction": "click"}])
+    >>> check_names([build_feature(c) for c in configs])
+    Traceback (most recent call last):
+    ...
+    ValueError: feature 'ctr_click' collides with the state 'ctr_click' of feature 'ctr' (rate); rename one of them
+    """
+    for what in ("state", "column"):
+        owners: dict[str, Feature] = {}
+        for feature in features:
+            for name in feature.states() if what == "state" else feature.columns():
+                other = owners.setdefault(name, feature)
+                if other is not feature:
+                    raise ValueError(_collision(what, name, other, feature))
+
+
+def _collision(what: str, name: str, first: Feature, second: Feature) -> str:
+    if name in (first.name, second.name):
+        own, derived = (first, second) if name == first.name else (second, first)
+        return (
+            f"feature '{own.name}' collides with the {what} '{name}' of feature '{derived.name}' "
+            f"({derived.type_name}); rename one of them"
+        )
+    return (
+        f"features '{first.name}' ({first.type_name}) and '{second.name}' ({second.type_name}) both have a "
+        f"{what} named '{name}'; rename one of them"
+    )
+
+
+def finite_columns(columns: list[list[float]]) -> list[list[float]]:
+    """±inf (a vector's sum of 1e308s) becomes NaN, missing: training rows and served values never hold inf."""
+    for i, column in enumerate(columns):
+        if any(map(isinf, column)):
+            columns[i] = [NAN if isinf(v) else v for v in column]
+    return columns
 
 
 class RecordReader:
