@@ -28,6 +28,11 @@ Key = tuple[str, str]
 """(state name, scope id)."""
 
 GLOBAL_ID = "global"
+FIELD_COPY_TTL = 100 * 365 * 86_400_000
+"""TTL of the per-item copies of item field values that key other state (``interacted_with``'s item values,
+``rate``'s ``item.<field>``): 100 years, i.e. never. They live like the engine's item field store, which joins
+the same values onto interactions, until the next item event replaces them; the feature's ``ttl`` applies to
+the state they key (visitor lists, counters)."""
 ALL_KINDS = frozenset({"item", "user", "ranking", "interaction"})
 
 
@@ -149,6 +154,11 @@ class Feature:
     def spec(self, kind: str, **params: Any) -> StateSpec:
         return StateSpec(kind, ttl=self.config.ttl, refresh=self.config.refresh, **params)  # type: ignore[arg-type]
 
+    def field_copy_spec(self) -> StateSpec:
+        """The spec of a per-item copy of item field values used as keys: see ``FIELD_COPY_TTL`` (no refresh
+        either, so ranking reads the values interactions were joined with)."""
+        return StateSpec("scalar", ttl=FIELD_COPY_TTL)
+
 
 def scope_id(scope: str, event: Event) -> str | None:
     """The id an event contributes to a scope, or None if the event has none (e.g. no session)."""
@@ -239,12 +249,22 @@ def field_columns(
 
 
 def field_strings(value) -> tuple[str, ...]:
-    """A field value as a tuple of strings (a string is a 1-tuple; whole numbers lose their ``.0``): how
-    features that key state by field values name them."""
+    """A field value as a tuple of strings: how features that key state by field values name them.
+
+    A string or a number is a 1-tuple, a list one string per element; whole numbers lose their ``.0``, so
+    ``42``, ``"42"`` and ``[42]`` name the same value. Booleans and missing values name nothing.
+
+    >>> field_strings(42.0), field_strings("42"), field_strings((42.0, "x")), field_strings(4.5)
+    (('42',), ('42',), ('42', 'x'), ('4.5',))
+    >>> field_strings(True), field_strings(None)
+    ((), ())
+    """
     if isinstance(value, str):
         return (value,)
     if isinstance(value, tuple):
         return tuple(v if isinstance(v, str) else _number(v) for v in value)
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return (_number(value),)
     return ()
 
 

@@ -14,6 +14,9 @@ appends the interacted item's values (joined by the engine's item field store) t
 The value per ranked item and field is the number of occurrences of the item's values among the visitor's
 listed values: a count, so missing is 0. One column per field: ``<name>`` for one field, else
 ``<name>_<field>``. A value in the request's ``items[].fields`` overrides the stored item value.
+Numbers count as their text (``42``, ``"42"`` and ``[42]`` are the same value). ``ttl`` applies to the
+visitor lists; the item values never expire, like the item field store interactions are joined with (the
+item's next event replaces them; ``base.FIELD_COPY_TTL``): a click's values stay matchable at ranking time.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ class InteractedWithFeature(Feature):
         return list(self._columns)
 
     def states(self):
-        item = self.spec("scalar")
+        item = self.field_copy_spec()
         visitor = self.spec("list", count=self.config.count, duration=self.config.duration)
         return {**dict.fromkeys(self.item_states, item), **dict.fromkeys(self.visitor_states, visitor)}
 

@@ -13,6 +13,9 @@
 ```
 A period p sums the p+1 newest buckets (Metarank's convention), counted back from the ranking time.
 Without ``normalize`` a zero denominator gives NaN (missing), not Metarank 0.4.1's division by zero.
+With ``scope: item.<field>`` numbers count as their text (``42``, ``"42"`` and ``[42]`` are one value), and
+the item's field values never expire (like the item field store clicks are joined with; ``ttl`` applies to
+the counters): ``base.FIELD_COPY_TTL``.
 
 ``normalize`` smooths toward a prior rate with ``weight`` pseudo-impressions (a Beta prior): the prior is
 the rate over every item (``scope: global``) or over the items sharing the item's field value
@@ -123,7 +126,7 @@ class RateFeature(Feature):
     def states(self):
         spec = self.spec("periodic", bucket=self.config.bucket, keep=max(self.periods) + 1)
         out = dict.fromkeys(self._sums, spec)
-        out.update(dict.fromkeys(self.field_state.values(), self.spec("scalar")))
+        out.update(dict.fromkeys(self.field_state.values(), self.field_copy_spec()))
         return out
 
     def write_kinds(self):
