@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator, model_validator
 
+from feature_ops.baselines import PREFIX as BASELINE_PREFIX
+from feature_ops.baselines import baseline_features
 from feature_ops.features import FEATURE_TYPES, AnyFeatureConfig, build_feature
 from feature_ops.featureset import check_names
 from feature_ops.sources import EventSource, FileSource
@@ -122,7 +124,17 @@ class NoopModel(BaseModel):
     type: Literal["noop"]
 
 
-ModelConfig = Annotated[LambdaMARTModel | ShuffleModel | NoopModel, Field(discriminator="type")]
+class FallbackModel(BaseModel):
+    """A ranker without training: ``popularity`` orders by the item's ``interaction`` count so far, ``ctr`` by
+    its smoothed click-through rate (the built-in baselines, ``feature_ops.baselines``); ties keep the
+    request order. For new sites without a model, or as the floor a trained model must beat."""
+
+    model_config = STRICT
+    type: Literal["popularity", "ctr"]
+    interaction: str = "click"
+
+
+ModelConfig = Annotated[LambdaMARTModel | ShuffleModel | NoopModel | FallbackModel, Field(discriminator="type")]
 
 
 class SyntheticImpression(BaseModel):
@@ -224,7 +236,25 @@ class Config(BaseModel):
         return self
 
     def feature(self, name: str):
-        return next(f for f in self.features if f.name == name)
+        return next(f for f in self.all_features if f.name == name)
+
+    @property
+    def all_features(self) -> list:
+        """The configured features, then the built-in baselines (``feature_ops.baselines``): what engines run."""
+        weights = {n: m.weights for n, m in self.models.items() if isinstance(m, LambdaMARTModel)}
+        fallback = [m.interaction for m in self.models.values() if isinstance(m, FallbackModel)]
+        impression = self.bootstrap.syntheticImpression.eventName
+        return [*self.features, *baseline_features(weights, fallback, impression)]
+
+    @model_validator(mode="after")
+    def _reserved_names(self) -> Config:
+        for feature in self.features:
+            if feature.name.startswith(BASELINE_PREFIX):
+                raise ValueError(
+                    f"feature '{feature.name}': names starting with '{BASELINE_PREFIX}' are reserved for the "
+                    "built-in baselines"
+                )
+        return self
 
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:

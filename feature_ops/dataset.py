@@ -2,13 +2,15 @@
 
 Columns, in order: ``ranking`` (id), ``timestamp`` (ranking time, epoch ms), ``user``, ``session``,
 ``item``, ``position`` (0-based in the request), ``label`` (from the model's weights or explicit labels),
-then the model's feature columns in config order (float64, NaN = missing). Rows of one ranking are
-contiguous and in request order. Writers add the format version, feature names and categorical columns
-as file metadata.
+then the model's feature columns in config order (float64, NaN = missing), then the built-in baselines
+``baseline_clicks`` and ``baseline_ctr`` (``feature_ops.baselines``: not model features). Rows of one ranking
+are contiguous and in request order. Writers add the format version, feature names, categorical and
+baseline columns as file metadata.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from feature_ops.clickthrough import Clickthrough
@@ -26,10 +28,19 @@ class DatasetSchema:
     features: tuple[str, ...]
     columns: tuple[str, ...]
     categorical: tuple[str, ...]
+    baselines: tuple[tuple[str, str], ...] = ()
+    """(dataset column, the hidden feature filling it) of the built-in baselines, after the feature columns."""
 
     @classmethod
-    def for_model(cls, model: str, features: FeatureSet, names: list[str]) -> DatasetSchema:
-        return cls(model, tuple(names), tuple(features.columns(names)), tuple(features.categorical(names)))
+    def for_model(cls, model: str, features: FeatureSet, names: list[str],
+                  baselines: Mapping[str, str] | None = None) -> DatasetSchema:  # fmt: skip
+        columns, categorical = tuple(features.columns(names)), tuple(features.categorical(names))
+        return cls(model, tuple(names), columns, categorical, tuple((baselines or {}).items()))
+
+    @property
+    def value_columns(self) -> tuple[str, ...]:
+        """Every float column after the key columns: the features', then the baselines'."""
+        return self.columns + tuple(column for column, _ in self.baselines)
 
     def metadata(self) -> dict[str, str]:
         import json
@@ -40,6 +51,7 @@ class DatasetSchema:
             "rankstream.features": json.dumps(list(self.features)),
             "rankstream.columns": json.dumps(list(self.columns)),
             "rankstream.categorical": json.dumps(list(self.categorical)),
+            "rankstream.baselines": json.dumps([column for column, _ in self.baselines]),
         }
 
 
@@ -58,4 +70,6 @@ def clickthrough_rows(ct: Clickthrough, schema: DatasetSchema, weights: dict[str
     values = iter(col for name in schema.features for col in ct.values[name])
     for column in schema.columns:
         out[column] = list(next(values))
+    for column, feature in schema.baselines:
+        out[column] = list(ct.values[feature][0])
     return out

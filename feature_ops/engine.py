@@ -65,7 +65,7 @@ class Engine:
 
     def __init__(self, config: Config, store: Store, emit: Emit | None = None) -> None:
         self.config = config
-        self.features = FeatureSet(config.features)
+        self.features = FeatureSet(config.all_features)
         self.store = store
         self.emit = emit
         self.session_length = config.core.clickthrough.maxSessionLength

@@ -34,7 +34,7 @@ def upload(config: Config, progress: Progress | None = None, store: ValueStore |
     state = config.inference.state
     if state.type != "redis" and store is None:
         raise ConfigError("inference.state.type is 'memory': upload needs type: redis (memory state loads the workdir itself)")
-    features = FeatureSet(config.features)
+    features = FeatureSet(config.all_features)
     root = completed_workdir(config.bootstrap.workdir, "values/values.jsonl.gz")
     records = list(read_values(root, features))
     now = max((record[1] for _, _, record in records), default=0)

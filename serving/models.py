@@ -5,6 +5,8 @@
   ``explain=true`` shows what a trained model would see.
 * ``shuffle``: item ``i`` gets the sort key ``i + u`` with ``u`` uniform in ``[0, maxPositionChange)`` (seeded
   by the ranking id), so no item moves ``maxPositionChange`` places or more; score = ``-key``.
+* ``popularity`` / ``ctr``: the item's built-in baseline (``feature_ops.baselines``): its ``interaction`` count,
+  or its smoothed click-through rate, as served from the store; -1 where missing (ties keep request order).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from feature_ops.config import Config, LambdaMARTModel, NoopModel, ShuffleModel
+from feature_ops.baselines import clicks_feature, ctr_feature
+from feature_ops.config import Config, FallbackModel, LambdaMARTModel, NoopModel, ShuffleModel
 from feature_ops.events import RankingEvent
 
 
@@ -38,6 +41,8 @@ class Scorer:
         if self.kind == "shuffle":
             rng = np.random.default_rng(zlib.crc32(request.id.encode()))
             return -(np.arange(n, dtype=np.float64) + rng.uniform(0, self.max_change, n))
+        if self.kind in ("popularity", "ctr"):
+            return np.nan_to_num(matrix[:, 0], nan=-1.0)
         return np.zeros(n)
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray | None:
@@ -56,6 +61,9 @@ def load_scorer(config: Config, name: str) -> Scorer:
         return Scorer(name, everything, [], kind="noop")
     if isinstance(model, ShuffleModel):
         return Scorer(name, everything, [], max_change=model.maxPositionChange, kind="shuffle")
+    if isinstance(model, FallbackModel):
+        feature = (clicks_feature if model.type == "popularity" else ctr_feature)(model.interaction)
+        return Scorer(name, [feature], [], kind=model.type)
     assert isinstance(model, LambdaMARTModel)
     try:
         from feature_ops.ranker import load_ranker

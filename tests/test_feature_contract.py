@@ -94,7 +94,7 @@ def test_values_with_no_state_have_the_declared_shape(type_name):
     engine = Engine(_config(feature_cfg), MemoryStore())
     request = parse_ranking_request({"id": "r", "timestamp": 1, "items": [{"id": "a"}, {"id": "b"}, {"id": "c"}]})
     feature = engine.features.by_name[feature_cfg.name]
-    [columns] = engine.values(request, online=True).values()
+    columns = engine.values(request, online=True)[feature_cfg.name]
     assert len(columns) == len(feature.columns())
     for column in columns:
         assert len(column) == 3

@@ -254,7 +254,9 @@ def test_cli_trains_logs_and_writes_report(sample, capsys):
     assert re.search(r"\nscorer +ndcg@10 +map@10 +mrr\nxgboost +0\.\d{4} ", printed)
     assert re.search(r"\n  popularity: +zero=\d+ nonzero=\d+ nan=\d+ weight=\d", printed)
     report = json.loads((out / "cli" / "xgboost.report.json").read_text())
-    assert set(report["metrics"]) == {"xgboost", "original order", "random order", "popularity"}
+    assert set(report["metrics"]) == {"xgboost", "original order", "random order", "popularity (clicks)",
+                                      "ctr (smoothed)", "popularity"}  # fmt: skip
+    assert re.search(r"\npopularity \(clicks\) +0\.\d{4} .*\nctr \(smoothed\) +0\.\d{4} ", printed)
     assert report["params"]["split"] == "random=70%" and len(report["curves"]["ndcg@10"]["validation"]) == 5
     assert set(report["curves"]["ndcg@10"]) == {"train", "validation"}
     assert report["selection"]["method"] == "early stopping" and report["selection"]["ran"] == 5

@@ -29,7 +29,7 @@ def dump(address) -> dict[bytes, dict[bytes, bytes]]:
 
 def test_upload_writes_every_live_record(sample, redis_db):
     config = redis_config(sample, redis_db)
-    features = FeatureSet(config.features)
+    features = FeatureSet(config.all_features)
     records = list(read_values(sample.workdir, features))
     result = upload(config)
     assert result.keys + result.expired == len(records) and result.keys > 0
@@ -45,7 +45,7 @@ def test_upload_writes_every_live_record(sample, redis_db):
 
 def test_upload_sets_the_largest_ttl_left_at_the_last_event(sample, redis_db):
     config = redis_config(sample, redis_db)
-    features = FeatureSet(config.features)
+    features = FeatureSet(config.all_features)
     records = list(read_values(sample.workdir, features))
     last = max(r[1] for _, _, r in records)
     upload(config)

@@ -7,7 +7,7 @@ Columns go from Arrow to numpy directly; nothing is regrouped in Python.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +30,8 @@ class Part:
     position: np.ndarray
     offsets: np.ndarray
     groups: np.ndarray
+    baselines: dict[str, np.ndarray] = field(default_factory=dict)
+    """The built-in baseline columns (``baseline_clicks``, ``baseline_ctr``): scores, not model features."""
 
     @property
     def sizes(self) -> np.ndarray:
@@ -62,7 +64,8 @@ class Dataset:
         groups = np.flatnonzero(mask)
         rows = np.repeat(mask, self.all.sizes)
         offsets = np.concatenate([[0], np.cumsum(self.all.sizes[groups])])
-        return Part(self.all.X[rows], self.all.label[rows], self.all.position[rows], offsets, groups)
+        baselines = {name: values[rows] for name, values in self.all.baselines.items()}
+        return Part(self.all.X[rows], self.all.label[rows], self.all.position[rows], offsets, groups, baselines)
 
     def key(self, name: str, rows: np.ndarray) -> list:
         """Values of a key column (ranking, item, user, ...) at some row indexes."""
@@ -75,9 +78,11 @@ def from_table(table: pa.Table, model: str) -> Dataset:
     if meta.get("rankstream.format") != "1":
         raise DatasetError(f"dataset of model '{model}': format {meta.get('rankstream.format')!r} is not supported, expected '1'")
     columns = json.loads(meta["rankstream.columns"])
+    baselines = json.loads(meta.get("rankstream.baselines", "[]"))
     if table.num_rows == 0:
         raise DatasetError(f"dataset of model '{model}' has no rows: were there any clickthroughs?")
-    if table.schema.names[: len(KEY_COLUMNS)] != list(KEY_COLUMNS) or table.num_columns != len(KEY_COLUMNS) + len(columns):
+    width = len(KEY_COLUMNS) + len(columns) + len(baselines)
+    if table.schema.names[: len(KEY_COLUMNS)] != list(KEY_COLUMNS) or table.num_columns != width:
         raise DatasetError(f"dataset of model '{model}': columns do not match its rankstream.columns metadata")
     key = {name: table.column(i) for i, name in enumerate(KEY_COLUMNS)}
     X = np.empty((table.num_rows, len(columns)), dtype=np.float64, order="F")
@@ -88,7 +93,9 @@ def from_table(table: pa.Table, model: str) -> Dataset:
     if len(starts) != len(np.unique(ranking)):
         raise DatasetError(f"dataset of model '{model}': rows of one ranking are not contiguous")
     offsets = np.append(starts, table.num_rows)
-    part = Part(X, _floats(key["label"]), key["position"].to_numpy(), offsets, np.arange(len(starts)))
+    first = len(KEY_COLUMNS) + len(columns)
+    extra = {name: _floats(table.column(first + i)) for i, name in enumerate(baselines)}
+    part = Part(X, _floats(key["label"]), key["position"].to_numpy(), offsets, np.arange(len(starts)), extra)
     return Dataset(
         model,
         columns,

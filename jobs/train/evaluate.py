@@ -1,16 +1,21 @@
-"""Honest evaluation on the test split: the model against the original order, a seeded random order and
-feature baselines (each column sorted descending, NaN last), all scored by the same metrics.
+"""Honest evaluation on the test split: the model against the original order, a seeded random order, the
+built-in popularity and smoothed-CTR baselines (what the bootstrap recorded for each ranked item at ranking
+time, ``feature_ops.baselines``) and feature baselines (each column sorted descending, NaN last), all scored
+by the same metrics. Ties keep the original order.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from feature_ops import baselines
 from jobs.train.data import Dataset, Part
 from jobs.train.errors import TrainError
 from jobs.train.metrics import Grouped, parse_metric
 
 ORIGINAL, RANDOM = "original order", "random order"
+BUILT_IN = {baselines.POPULARITY: "popularity (clicks)", baselines.CTR: "ctr (smoothed)"}
+POPULARITY, CTR = BUILT_IN.values()
 
 
 class BaselineError(TrainError):
@@ -41,6 +46,9 @@ def baseline_scores(test: Part, columns: dict[str, int], seed: int) -> dict[str,
         ORIGINAL: -test.position.astype(np.float64),
         RANDOM: np.random.default_rng(seed).random(test.rows),
     }
+    for column, name in BUILT_IN.items():
+        if column in test.baselines:
+            scores[name] = test.baselines[column]
     for name, index in columns.items():
         scores[name] = test.X[:, index]
     return scores
