@@ -129,7 +129,7 @@ def config(case: HandCase, workdir: str = "/tmp/unused", events: str = "/tmp/unu
                   "weights": {"click": 1}, "features": names},
             "noop": {"type": "noop"},
         },  # fmt: skip
-        "bootstrap": {"workdir": workdir, "source": {"type": "file", "path": events}, "timestamps": {"min": 0}},
+        "bootstrap": {"workdir": workdir, "source": {"type": "file", "path": events}},
         "inference": {"source": {"type": "rest"}, "state": {"type": "memory"}},
     }
 
