@@ -102,20 +102,22 @@ def cmd_upload(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     from feature_ops.featureset import FeatureSet
     from jobs.announce import check_free, url, when_listening
-    from jobs.workdir import completed_workdir, read_item_fields, read_values
+    from jobs.workdir import completed_workdir, read_item_fields, read_sessions, read_values
     from serving.app import serve
 
     config = load_config(args.config)
     host, port = args.host or config.inference.host, args.port or config.inference.port
-    values = item_fields = None
+    values = item_fields = sessions = None
     if config.inference.state.type == "memory":
-        root = completed_workdir(config.bootstrap.workdir, "values/values.jsonl.gz", "values/item-fields.jsonl.gz")
+        root = completed_workdir(config.bootstrap.workdir, "values/values.jsonl.gz", "values/item-fields.jsonl.gz",
+                                 "values/sessions.jsonl.gz")
         values = list(read_values(root, FeatureSet(config.all_features)))
         item_fields = list(read_item_fields(root))
+        sessions = list(read_sessions(root))
     check_free(host, port)
     ready = f"rankstream api: listening on {url(host, port)} (models: {', '.join(config.models)})"
     when_listening(host, port, lambda: print(ready, flush=True))
-    serve(config, host, port, values, item_fields)
+    serve(config, host, port, values, item_fields, sessions)
     return 0
 
 

@@ -21,7 +21,7 @@ from feature_ops.reader import InputError, Rejects, read_events
 from feature_ops.sources import FileSource
 from feature_ops.store import MemoryStore, Store
 from jobs.staging import Staging
-from jobs.workdir import DatasetWriter, local_workdir, write_item_fields, write_values
+from jobs.workdir import DatasetWriter, local_workdir, write_item_fields, write_sessions, write_values
 
 Progress = Callable[[int], None]
 
@@ -85,6 +85,7 @@ class Replay:
         rows = self.writer.close()
         values = write_values(self.root, self.engine.features, self.engine.latest())
         write_item_fields(self.root, self.engine.item_fields())
+        write_sessions(self.root, self.engine.open_sessions())
         return rows, values
 
 

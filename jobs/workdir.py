@@ -5,6 +5,7 @@ Layout (local path; ``s3://`` workdirs are on the roadmap and rejected with a cl
     <workdir>/dataset/<model>.parquet     training rows (feature_ops.dataset, format version 1)
     <workdir>/values/values.jsonl.gz      latest state record per (state, scope id), sorted
     <workdir>/values/item-fields.jsonl.gz the item fields the engine joins onto interactions
+    <workdir>/values/sessions.jsonl.gz    clickthrough sessions still open (feature_ops.sessions)
     <workdir>/savepoint/savepoint-<id>/   Flink savepoints (flink engine only; the manifest names the current one)
     <workdir>/manifest.json               engine, config hash, counts, timings, savepoint, each output's size
                                           and SHA-256 (jobs.manifest); written last
@@ -22,12 +23,12 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from feature_ops.baselines import dataset_columns
-from feature_ops.clickthrough import Clickthrough
+from feature_ops.clickthrough import Clickthrough, Pending
 from feature_ops.codec import record_from_json, record_to_json
 from feature_ops.config import Config, LambdaMARTModel
 from feature_ops.dataset import KEY_COLUMNS, DatasetSchema, clickthrough_rows
 from feature_ops.featureset import FeatureSet
+from feature_ops.sessions import session_from_json, sessions_to_json
 from jobs.errors import WorkdirError
 from jobs.manifest import check_workdir
 
@@ -64,7 +65,7 @@ def _schema(schema: DatasetSchema) -> pa.Schema:
         pa.field("item", pa.string()),
         pa.field("position", pa.int32()),
         pa.field("label", pa.float64()),
-    ] + [pa.field(c, pa.float64()) for c in schema.value_columns]
+    ] + [pa.field(c, pa.float64()) for c in schema.columns]
     return pa.schema(fields, metadata=schema.metadata())
 
 
@@ -74,7 +75,7 @@ class DatasetWriter:
     def __init__(self, root: Path, config: Config, features: FeatureSet, row_group: int = 65_536) -> None:
         (root / "dataset").mkdir(parents=True, exist_ok=True)
         self.models = {
-            name: (m, DatasetSchema.for_model(name, features, m.features, dataset_columns(m.weights)))
+            name: (m, DatasetSchema.for_model(name, features, m.features))
             for name, m in config.models.items()
             if isinstance(m, LambdaMARTModel)
         }
@@ -147,6 +148,21 @@ def _rows(path: Path) -> Iterator[dict]:
 def read_item_fields(root: Path) -> Iterator[tuple[str, dict]]:
     for row in _rows(root / "values" / "item-fields.jsonl.gz"):
         yield row["item"], {k: tuple(v) if isinstance(v, list) else v for k, v in row["fields"].items()}
+
+
+def write_sessions(root: Path, sessions: Iterable[tuple[str, Pending]]) -> int:
+    """The engine's open clickthrough sessions as JSON lines: the API's standalone engine continues them, so
+    feedback on a ranking near the end of the bootstrap joins it and injects impressions."""
+    count = 0
+    with gzip.GzipFile(root / "values" / "sessions.jsonl.gz", "wb", mtime=0) as out:
+        for session in sessions_to_json(sessions):
+            out.write(orjson.dumps(session) + b"\n")
+            count += 1
+    return count
+
+
+def read_sessions(root: Path) -> Iterator[tuple[str, Pending]]:
+    return map(session_from_json, _rows(root / "values" / "sessions.jsonl.gz"))
 
 
 def read_values(root: Path, features: FeatureSet) -> Iterator[tuple[str, str, tuple]]:

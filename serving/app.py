@@ -151,16 +151,18 @@ def create_app(config: Config, resources: Resources | None = None) -> Starlette:
     return app
 
 
-def serve(config: Config, host: str | None = None, port: int | None = None, values=None, item_fields=None) -> None:
+def serve(
+    config: Config, host: str | None = None, port: int | None = None, values=None, item_fields=None, sessions=None
+) -> None:
     """Run the API with uvicorn (one worker; uvloop and httptools when installed) on inference.host:port
-    unless overridden; ``values`` and ``item_fields`` seed memory state (see ``load_resources``).
+    unless overridden; ``values``, ``item_fields`` and ``sessions`` seed memory state (see ``load_resources``).
 
     Everything loaded so far (modules, models, features) is moved out of the garbage collector's reach
     (``gc.freeze``): a full collection over it paused requests for up to ~90 ms, the whole p99 at 300 items.
     """
     import uvicorn
 
-    app = create_app(config, load_resources(config, values=values, item_fields=item_fields))
+    app = create_app(config, load_resources(config, values=values, item_fields=item_fields, sessions=sessions))
     gc.collect()
     gc.freeze()
     uvicorn.run(

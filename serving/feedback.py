@@ -119,7 +119,7 @@ class DirtyStore(MemoryStore):
 class EngineSink:
     """Standalone mode: applies events with the shared Engine and republishes the changed records."""
 
-    def __init__(self, config: Config, store: ValueStore, layout: KeyLayout, seed, item_fields=()) -> None:
+    def __init__(self, config: Config, store: ValueStore, layout: KeyLayout, seed, item_fields=(), sessions=()) -> None:
         self.state = DirtyStore()
         self.engine = Engine(config, self.state)
         self.features: FeatureSet = self.engine.features
@@ -129,6 +129,7 @@ class EngineSink:
             self.state.put(self.features.namespaces[state], sid, record)
         self.clock = max((r[1] for ns in self.state.data.values() for r in ns.values()), default=0)
         self.engine.seed_item_fields(item_fields)
+        self.engine.seed_sessions(sessions)
         self.publish()
 
     def accept(self, events: list[tuple[Event, Any]]) -> None:

@@ -60,11 +60,13 @@ class Resources:
 
 
 def load_resources(
-    config: Config, store: ValueStore | None = None, values: Iterable | None = None, item_fields: Iterable | None = None
+    config: Config, store: ValueStore | None = None, values: Iterable | None = None,
+    item_fields: Iterable | None = None, sessions: Iterable | None = None,
 ) -> Resources:
     """Open the state store and load every model. With memory state, ``values`` (the bootstrap's latest
     (state, scope id, record) triples) and ``item_fields`` ((item, fields) pairs the engine joins onto
-    interactions), read from the workdir by the caller, seed the API's own engine."""
+    interactions) and ``sessions`` (the bootstrap's open clickthrough sessions, ``Engine.open_sessions``), read
+    from the workdir by the caller, seed the API's own engine."""
     state = config.inference.state
     prefix = getattr(state, "prefix", "rs")
     store = store if store is not None else open_store(state)
@@ -75,5 +77,6 @@ def load_resources(
     if state.type == "redis":
         sink: StreamSink | EngineSink = StreamSink(store)
     else:
-        sink = EngineSink(config, store, KeyLayout(FeatureSet(config.all_features), prefix), values or (), item_fields or ())
+        sink = EngineSink(config, store, KeyLayout(FeatureSet(config.features), prefix), values or (), item_fields or (),
+                          sessions or ())
     return Resources(config, store, pipelines, sink, Metrics())

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import math
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
 from feature_ops.config import ConfigError, parse_config
 from feature_ops.engine import Engine
-from feature_ops.events import parse_event
+from feature_ops.events import parse_event, parse_ranking_request
 from feature_ops.features.base import field_strings
 from feature_ops.features.local_time import local_datetime
+from feature_ops.featureset import FeatureSet
 from feature_ops.parsers.text import tokenize
 from feature_ops.store import MemoryStore
+from jobs.embedded import bootstrap_embedded
+from jobs.workdir import read_item_fields, read_sessions, read_values
 from serving.app import create_app
 from serving.resources import load_resources
 from tests.hand_cases import CASES, HandCase, config
@@ -152,3 +156,38 @@ def test_tokens_keep_combining_marks_and_fold_case(text, tokens):
 def test_local_datetime_accepts_a_region_in_brackets(text, iso):
     parsed = local_datetime(text)
     assert (parsed.isoformat() if parsed else None) == iso
+
+
+# --- finding 7: the standalone API continues the bootstrap's open sessions ----------------------------------------
+
+T0 = 1_600_000_000_000
+SESSION_FEATURES = [
+    {"name": "impressions", "type": "interaction_count", "interaction": "impression"},
+    {"name": "ctr", "type": "rate", "top": "click", "bottom": "impression", "bucket": "1d", "periods": [1]},
+]
+
+
+def test_standalone_feedback_on_a_ranking_the_bootstrap_left_open_injects_impressions(tmp_path):
+    """The bootstrap ends just after r1: a /feedback click on r1's third item impresses all three items in the
+    API, as the embedded engine does over the same events."""
+    events = [{"event": "ranking", "id": "r1", "timestamp": T0, "user": "u", "session": "s",
+               "items": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}]  # fmt: skip
+    click = {"event": "interaction", "id": "k", "timestamp": T0 + 1000, "item": "c", "type": "click", "user": "u",
+             "session": "s", "ranking": "r1"}  # fmt: skip
+    (tmp_path / "events.jsonl").write_text("\n".join(orjson.dumps(e).decode() for e in events) + "\n")
+    cfg = parse_config({**BASE, "features": SESSION_FEATURES, "bootstrap": {
+        "workdir": str(tmp_path / "wd"), "source": {"type": "file", "path": str(tmp_path / "events.jsonl")}}}, env={})
+    bootstrap_embedded(cfg)
+    root = tmp_path / "wd"
+    resources = load_resources(cfg, values=list(read_values(root, FeatureSet(cfg.features))),
+                               item_fields=list(read_item_fields(root)), sessions=list(read_sessions(root)))
+    request = {"id": "r2", "timestamp": T0 + 2000, "items": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}
+    with TestClient(create_app(cfg, resources)) as client:
+        assert client.post("/feedback", json=click).json()["accepted"] == 1
+        items = client.post("/rank/noop?explain=true", json=request).json()["items"]
+    reference = Engine(cfg, MemoryStore())
+    for raw in [*events, click]:
+        reference.process(parse_event(raw))
+    expected = reference.values(parse_ranking_request(request), online=True)
+    assert [it["features"]["impressions"] for it in items] == expected["impressions"][0] == [1.0, 1.0, 1.0]
+    assert [it["features"]["ctr_1"] for it in items] == expected["ctr"][0] == [0.0, 0.0, 1.0]

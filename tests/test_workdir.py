@@ -51,7 +51,7 @@ def workdir(sample, tmp_path):
 
 def test_the_manifest_lists_every_output_with_size_and_checksum(workdir):
     manifest = json.loads((workdir / "manifest.json").read_text())
-    names = ["dataset/xgboost.parquet", "values/item-fields.jsonl.gz", "values/values.jsonl.gz"]
+    names = ["dataset/xgboost.parquet", "values/item-fields.jsonl.gz", "values/sessions.jsonl.gz", "values/values.jsonl.gz"]
     assert sorted(manifest["outputs"]) == names
     assert all(manifest["outputs"][name] == file_entry(workdir / name) for name in names)
     assert completed_workdir(str(workdir), *names) == workdir
