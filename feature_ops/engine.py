@@ -42,22 +42,26 @@ Emit = Callable[[Clickthrough], None]
 def summary(stats: Mapping[str, int]) -> list[str]:
     """What a replay's counts mean for its training rows, one line each (the bootstrap prints them).
 
-    >>> for line in summary({"interactions before their ranking": 2, "events out of order": 1200}):
+    >>> for line in summary({"interactions before their ranking": 1200, "rankings reusing an open ranking's id": 1}):
     ...     print(line)
-    2 interactions arrived before their ranking: they count in features, but not as its labels
-    1,200 events arrived out of order (timestamp before an earlier event's): rankings may count events stamped after them; sort the input by time first (rankstream sort)
+    1,200 interactions arrived before their ranking: they count in features, not as its labels
+    1 ranking reused the id of a ranking still open: the earlier one was closed first
     """
     lines = []
     if n := stats.get("interactions before their ranking", 0):
-        lines.append(f"{n:,} interactions arrived before their ranking: they count in features, but not as its labels")
+        lines.append(f"{_count(n, 'interaction')} arrived before their ranking: they count in features, not as its labels")
     if n := stats.get("rankings reusing an open ranking's id", 0):
-        lines.append(f"{n:,} rankings reused the id of a ranking still open: the earlier one was closed first")
+        lines.append(f"{_count(n, 'ranking')} reused the id of a ranking still open: the earlier one was closed first")
     if n := stats.get("events out of order", 0):
         lines.append(
-            f"{n:,} events arrived out of order (timestamp before an earlier event's): rankings may count events "
-            "stamped after them; sort the input by time first (rankstream sort)"
+            f"{_count(n, 'event')} arrived out of order (timestamp before an earlier event's): rankings may count "
+            "events stamped after them; sort the input by time first: rankstream sort <input> --out <file>"
         )
     return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 class Engine:

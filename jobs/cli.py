@@ -37,6 +37,7 @@ def status_line(text: str) -> None:
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
+    from feature_ops.engine import summary
     from jobs.embedded import bootstrap_embedded
 
     config = load_config(args.config)
@@ -59,6 +60,8 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     print(f"  latest values: {result.values:,} keys -> {config.bootstrap.workdir}")
     if result.savepoint:
         print(f"  savepoint: {result.savepoint}")
+    for line in summary(result.stats):
+        print(f"  {line}")
     return 0
 
 

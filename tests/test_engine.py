@@ -108,9 +108,9 @@ def test_events_older_than_the_clock_are_counted_out_of_order():
     request = parse_event(ranking("r9", 1000, ["a", "b"]))
     assert engine.values(request, online=False)["clicks"] == [[0.0, 2.0]]  # documented: not as of ts 1000
     assert summary(engine.stats) == [
-        "2 interactions arrived before their ranking: they count in features, but not as its labels",
+        "2 interactions arrived before their ranking: they count in features, not as its labels",
         "2 events arrived out of order (timestamp before an earlier event's): rankings may count events stamped "
-        "after them; sort the input by time first (rankstream sort)",
+        "after them; sort the input by time first: rankstream sort <input> --out <file>",
     ]
 
 

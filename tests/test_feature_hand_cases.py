@@ -8,6 +8,7 @@ import math
 
 import orjson
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
 from feature_ops.config import ConfigError, parse_config
@@ -18,11 +19,12 @@ from feature_ops.features.local_time import local_datetime
 from feature_ops.featureset import FeatureSet
 from feature_ops.parsers.text import tokenize
 from feature_ops.store import MemoryStore
+from jobs.cli import main
 from jobs.embedded import bootstrap_embedded
 from jobs.workdir import read_item_fields, read_sessions, read_values
 from serving.app import create_app
 from serving.resources import load_resources
-from tests.hand_cases import CASES, HandCase, config
+from tests.hand_cases import CASES, HandCase, config, one_log
 
 IDS = [c.id for c in CASES]
 
@@ -191,3 +193,20 @@ def test_standalone_feedback_on_a_ranking_the_bootstrap_left_open_injects_impres
     expected = reference.values(parse_ranking_request(request), online=True)
     assert [it["features"]["impressions"] for it in items] == expected["impressions"][0] == [1.0, 1.0, 1.0]
     assert [it["features"]["ctr_1"] for it in items] == expected["ctr"][0] == [0.0, 0.0, 1.0]
+
+
+# --- finding 2: the bootstrap summary says how many events arrived out of order ----------------------------------
+
+
+def test_bootstrap_summary_counts_early_interactions_and_out_of_order_events(tmp_path, capsys):
+    features, events, _ = one_log([c for c in CASES if c.id in ("1 interaction before its ranking", "2 out of order input")])
+    (tmp_path / "events.jsonl").write_text("\n".join(orjson.dumps(e).decode() for e in events) + "\n")
+    raw = {**BASE, "features": features,
+           "bootstrap": {"workdir": str(tmp_path / "wd"), "source": {"type": "file", "path": str(tmp_path / "events.jsonl")}}}
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(raw))
+    assert main(["bootstrap", str(tmp_path / "config.yml"), "--engine", "embedded"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "  1 interaction arrived before their ranking: they count in features, not as its labels",
+        "  2 events arrived out of order (timestamp before an earlier event's): rankings may count events stamped "
+        "after them; sort the input by time first: rankstream sort <input> --out <file>",
+    ]
