@@ -23,6 +23,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from feature_ops.baselines import dataset_columns
 from feature_ops.clickthrough import Clickthrough, Pending
 from feature_ops.codec import record_from_json, record_to_json
 from feature_ops.config import Config, LambdaMARTModel
@@ -65,7 +66,7 @@ def _schema(schema: DatasetSchema) -> pa.Schema:
         pa.field("item", pa.string()),
         pa.field("position", pa.int32()),
         pa.field("label", pa.float64()),
-    ] + [pa.field(c, pa.float64()) for c in schema.columns]
+    ] + [pa.field(c, pa.float64()) for c in schema.value_columns]
     return pa.schema(fields, metadata=schema.metadata())
 
 
@@ -75,7 +76,7 @@ class DatasetWriter:
     def __init__(self, root: Path, config: Config, features: FeatureSet, row_group: int = 65_536) -> None:
         (root / "dataset").mkdir(parents=True, exist_ok=True)
         self.models = {
-            name: (m, DatasetSchema.for_model(name, features, m.features))
+            name: (m, DatasetSchema.for_model(name, features, m.features, dataset_columns(m.weights)))
             for name, m in config.models.items()
             if isinstance(m, LambdaMARTModel)
         }

@@ -77,6 +77,6 @@ def load_resources(
     if state.type == "redis":
         sink: StreamSink | EngineSink = StreamSink(store)
     else:
-        sink = EngineSink(config, store, KeyLayout(FeatureSet(config.features), prefix), values or (), item_fields or (),
+        sink = EngineSink(config, store, KeyLayout(FeatureSet(config.all_features), prefix), values or (), item_fields or (),
                           sessions or ())
     return Resources(config, store, pipelines, sink, Metrics())
