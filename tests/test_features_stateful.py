@@ -218,6 +218,10 @@ def test_config_parse_and_round_trip(raw, expected):
             "or interaction:<type>",
         ),
         ({**IW, "scope": "item"}, "scope: interacted_with can only be scoped to user or session, got 'item'"),
+        (
+            {**IW, "field": ["item.color_last", "item.color"]},
+            "field: interacted_with fields 'item.color' and 'item.color_last' would share a state; drop one",
+        ),
         ({k: v for k, v in IW.items() if k != "scope"}, "scope: required key is missing"),
         ({**FM, "method": {"type": "ngram"}}, "method.ngram.n: required key is missing"),
         ({**FM, "method": {"type": "term", "n": 3}}, "method.term.n: unknown key"),

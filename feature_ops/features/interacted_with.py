@@ -48,6 +48,10 @@ class InteractedWithConfig(FeatureConfig):
             raise ValueError("interacted_with needs at least one item field")
         for ref in refs:
             require_source("interacted_with", ref, "item")
+        names = {ref.field for ref in refs}
+        for ref in refs:
+            if f"{ref.field}_last" in names:  # <name>_<f>_last is both f's visitor list and f_last's item values
+                raise ValueError(f"interacted_with fields '{ref}' and '{ref}_last' would share a state; drop one")
         return refs if isinstance(field, list) else refs[0]
 
     @field_serializer("field")
