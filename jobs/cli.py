@@ -70,7 +70,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from jobs.generate import generate
 
-    summary = generate(Path(args.out), seed=args.seed, users=args.users, items=args.items, rankings=args.rankings)
+    summary = generate(Path(args.out or f"out/{args.scenario}"), seed=args.seed, users=args.users, items=args.items,
+                       rankings=args.rankings, scenario=args.scenario)  # fmt: skip
     print(summary.describe())
     return 0
 
@@ -155,7 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("generate", help="write a deterministic RankLens-like sample dataset")
-    p.add_argument("--out", default="out/ranklens", help="output directory (default: out/ranklens)")
+    p.add_argument("--scenario", choices=["ranklens", "news"], default="ranklens",
+                   help="ranklens: movies ranked with a position bias (default); news: short-lived articles in "
+                        "shuffled order, a share of clicks without a ranking")
+    p.add_argument("--out", help="output directory (default: out/<scenario>)")
     p.add_argument("--seed", type=int, default=42, help="random seed: the same seed writes the same bytes (default: 42)")
     p.add_argument("--users", type=int, default=1000, help="visitors (default: 1000)")
     p.add_argument("--items", type=int, default=1000, help="movies (default: 1000)")

@@ -1,4 +1,5 @@
-"""``rankstream generate``: a deterministic, RankLens-like movie dataset in Metarank's event format.
+"""``rankstream generate``: a deterministic, RankLens-like movie dataset in Metarank's event format, or with
+``scenario="news"`` a feed of short-lived articles shown in shuffled order (``jobs.generate_news``).
 
 Writes ``out_dir/events/events.jsonl.gz`` (item, user, ranking and interaction events, time-ordered) and
 ``out_dir/truth.jsonl.gz`` (the hidden graded relevance of every ranked movie, one line per ranking), so a
@@ -25,11 +26,13 @@ from jobs.generate_events import (
     truth_line,
     user_events,
 )
+from jobs.generate_news import news_events
 from jobs.generate_sessions import Ranking, simulate_user
 from jobs.generate_users import User, make_user
 
 Progress = Callable[[int, int], None]
 CATALOG_STREAM = 0
+SCENARIOS = ("ranklens", "news")
 
 
 @dataclass(frozen=True)
@@ -65,25 +68,36 @@ def generate(
     rankings: int = 8000,
     ranking_size: int = 24,
     progress: Progress | None = None,
+    scenario: str = "ranklens",
 ) -> GenerateSummary:
-    """Simulate the catalog, users and their sessions, then write the events and truth files."""
+    """Simulate the scenario (``SCENARIOS``: its items, users and their sessions), then write the events and
+    truth files."""
     _check_sizes(items, users, rankings, ranking_size)
-    rng = np.random.default_rng([seed, CATALOG_STREAM])
-    catalog = make_catalog(rng, items)
-    people = [make_user(seed, u, items) for u in range(users)]
-    per_user = rng.multinomial(rankings, _activity(rng, users))
-    ranked = _simulate(seed, catalog, people, per_user, ranking_size, progress)
-    events = (
-        item_events(rng, catalog) + user_events(people) + ranking_events(ranked) + interaction_events(ranked)
-    )
+    if scenario not in SCENARIOS:
+        raise ValueError(f"generate: scenario '{scenario}' is not one of {', '.join(SCENARIOS)}")
+    if scenario == "news":
+        events, truth = news_events(seed, items, users, rankings, ranking_size)
+    else:
+        events, truth = _ranklens(seed, items, users, rankings, ranking_size, progress)
     events.sort(key=lambda e: (e["timestamp"], KIND_ORDER[e["event"]]))
     out_dir = Path(out_dir)
     events_path, truth_path = out_dir / "events" / "events.jsonl.gz", out_dir / "truth.jsonl.gz"
     _write_jsonl(events_path, events)
-    _write_jsonl(truth_path, [truth_line(i, r) for i, r in enumerate(ranked)])
+    _write_jsonl(truth_path, truth)
     kinds = Counter(e["event"] for e in events)
     types = Counter(e["type"] for e in events if e["event"] == "interaction")
     return GenerateSummary(events_path, truth_path, dict(sorted(kinds.items())), dict(sorted(types.items())))
+
+
+def _ranklens(seed: int, items: int, users: int, rankings: int, size: int,
+              progress: Progress | None) -> tuple[list[dict], list[dict]]:  # fmt: skip
+    rng = np.random.default_rng([seed, CATALOG_STREAM])
+    catalog = make_catalog(rng, items)
+    people = [make_user(seed, u, items) for u in range(users)]
+    per_user = rng.multinomial(rankings, _activity(rng, users))
+    ranked = _simulate(seed, catalog, people, per_user, size, progress)
+    events = item_events(rng, catalog) + user_events(people) + ranking_events(ranked) + interaction_events(ranked)
+    return events, [truth_line(i, r) for i, r in enumerate(ranked)]
 
 
 def load_truth(path: str | Path) -> dict[str, dict[str, float]]:

@@ -217,3 +217,82 @@ def test_progress_reports_completion(tmp_path):
 def test_bad_sizes_are_rejected(tmp_path: Path, sizes, message):
     with pytest.raises(ValueError, match=message):
         generate(tmp_path, **sizes)
+
+
+# --- the news scenario ------------------------------------------------------------------------------------------
+
+NEWS_SIZES = {"items": 400, "users": 150, "rankings": 2000, "ranking_size": 20}
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory) -> tuple[GenerateSummary, list[dict]]:
+    summary = generate(tmp_path_factory.mktemp("news"), seed=7, scenario="news", **NEWS_SIZES)
+    with gzip.open(summary.events_path, "rb") as f:
+        return summary, [orjson.loads(line) for line in f]
+
+
+def test_news_is_deterministic_and_time_ordered(tmp_path, news):
+    small = {"items": 50, "users": 10, "rankings": 60, "ranking_size": 8}
+    first, second = (generate(tmp_path / d, seed=3, scenario="news", **small) for d in "ab")
+    assert _bytes(first) == _bytes(second)
+    assert _bytes(first)[0] != _bytes(generate(tmp_path / "c", seed=4, scenario="news", **small))[0]
+    stamps = [e["timestamp"] for e in news[1]]
+    assert stamps == sorted(stamps)
+    for e in news[1]:
+        assert REQUIRED[e["event"]] <= set(e), e
+
+
+def test_news_articles_come_and_go(news):
+    summary, events = news
+    published = {e["item"]: e["timestamp"] for e in events if e["event"] == "item"}
+    assert {k: type(v) for k, v in _fields(next(e for e in events if e["event"] == "item")).items()} == {
+        "topic": str, "source": str, "words": int, "published": str}  # fmt: skip
+    ages = [(r["timestamp"] - published[it["id"]]) / 86_400_000
+            for r in (e for e in events if e["event"] == "ranking") for it in r["items"]]  # fmt: skip
+    assert min(ages) >= 0 and np.median(ages) < 1.5 and np.quantile(ages, 0.99) < 6.5
+    shown_days = defaultdict(set)
+    for r in (e for e in events if e["event"] == "ranking"):
+        for it in r["items"]:
+            shown_days[it["id"]].add(r["timestamp"] // 86_400_000)
+    assert np.median([len(days) for days in shown_days.values()]) <= 3  # an article is shown on a few days only
+
+
+def test_news_has_clicks_without_a_ranking(news):
+    summary, events = news
+    clicks = [e for e in events if e["event"] == "interaction"]
+    assert summary.interactions == {"click": len(clicks)}
+    assert 0.22 <= sum("ranking" not in c for c in clicks) / len(clicks) <= 0.38
+    rankings = {e["id"]: e for e in events if e["event"] == "ranking"}
+    for c in clicks:
+        if "ranking" in c:
+            assert c["item"] in {it["id"] for it in rankings[c["ranking"]]["items"]}
+
+
+def test_news_display_order_carries_no_position_bias(news):
+    summary, events = news
+    rankings = {e["id"]: e for e in events if e["event"] == "ranking"}
+    clicks = [e for e in events if e["event"] == "interaction" and "ranking" in e]
+    table = _click_table((summary,), rankings, clicks)
+    position, grade, clicked = table.T
+    halves = [clicked[position < 10].mean(), clicked[position >= 10].mean()]
+    assert abs(halves[0] - halves[1]) < 0.2 * np.mean(halves)
+    assert abs(np.corrcoef(position, grade)[0, 1]) < 0.05  # shuffled: position says nothing about relevance
+    assert np.corrcoef(grade, clicked)[0, 1] > 0.2
+    assert set(np.unique(grade)) <= {0.0, 1.0, 2.0, 3.0}
+
+
+def test_unknown_scenario_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match=r"^generate: scenario 'blog' is not one of ranklens, news$"):
+        generate(tmp_path, scenario="blog")
+
+
+def test_cli_generates_the_news_scenario(tmp_path, capsys):
+    from jobs.cli import main
+
+    out = tmp_path / "news"
+    assert main(["generate", "--scenario", "news", "--out", str(out), "--items", "40", "--users", "8",
+                 "--rankings", "30"]) == 0  # fmt: skip
+    with gzip.open(out / "events" / "events.jsonl.gz", "rb") as f:
+        items = [orjson.loads(line) for line in f if b'"event":"item"' in line]
+    assert len(items) == 40 and "topic" in _fields(items[0])
+    assert str(out / "events" / "events.jsonl.gz") in capsys.readouterr().out
