@@ -22,6 +22,7 @@ from feature_ops.baselines import baseline_features
 from feature_ops.features import FEATURE_TYPES, AnyFeatureConfig, build_feature
 from feature_ops.featureset import check_names
 from feature_ops.sources import EventSource, FileSource
+from feature_ops.timestamps import TimestampPolicy
 from feature_ops.types import STRICT, PathStr, PositiveDuration
 
 
@@ -155,6 +156,7 @@ class BootstrapConfig(BaseModel):
     syntheticImpression: SyntheticImpression = SyntheticImpression()
     source: EventSource
     errors: Literal["skip", "fail"] = "skip"
+    timestamps: TimestampPolicy = TimestampPolicy()
 
 
 class RedisState(BaseModel):

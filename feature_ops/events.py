@@ -11,11 +11,15 @@ Timestamps are epoch milliseconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 FieldValue = bool | float | str | tuple
+INT64 = (-(2**63), 2**63 - 1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLI = timedelta(milliseconds=1)
 
 
 class EventError(ValueError):
@@ -143,7 +147,7 @@ _PARSERS = {"item": _item, "metadata": _item, "user": _user, "ranking": _ranking
 def _rank_item(obj: Any, index: int) -> RankItem:
     if type(obj) is dict and len(obj) == 2:  # fast path for the common {id, relevancy} item
         item_id, relevancy = obj.get("id"), obj.get("relevancy")
-        if type(item_id) is str and item_id and type(relevancy) is float:
+        if type(item_id) is str and item_id and type(relevancy) is float and relevancy - relevancy == 0.0:
             return RankItem(item_id, relevancy)
     where = f"items[{index}]"
     if not isinstance(obj, dict):
@@ -163,7 +167,7 @@ def _optional_number(obj: dict, name: str, where: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise EventError(f"field '{where}.{name}' must be a number, got {_show(value)}")
-    return float(value)
+    return _finite(f"{where}.{name}", value)
 
 
 def _id(obj: dict) -> str:
@@ -201,6 +205,8 @@ def parse_timestamp(obj: dict) -> int:
     millis = timestamp_millis(value)
     if millis is None:
         raise EventError(f"field 'timestamp' must be epoch millis or ISO-8601, got {_show(value)}")
+    if not INT64[0] <= millis <= INT64[1]:
+        raise EventError(f"field 'timestamp' {_show(value)} is outside the 64-bit range of epoch millis")
     return millis
 
 
@@ -217,7 +223,7 @@ def timestamp_millis(value: Any) -> int | None:
     if value.isascii() and value.isdigit():
         return int(value)
     parsed = parse_datetime(value)
-    return None if parsed is None else int(parsed.timestamp() * 1000)
+    return None if parsed is None else (parsed - _EPOCH) // _MILLI
 
 
 def parse_datetime(value: str) -> datetime | None:
@@ -251,17 +257,38 @@ def field_value(name: str, value: Any) -> FieldValue:
     if isinstance(value, bool | str):
         return value
     if isinstance(value, int | float):
-        return float(value)
+        return _finite(name, value)
     if isinstance(value, list):
         if all(isinstance(v, str) for v in value):
             return tuple(value)
         if all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
-            return tuple(float(v) for v in value)
+            return _finite_list(name, value)
         kinds = sorted({_kind(v) for v in value})
         raise EventError(f"field '{name}' is a list of mixed or unsupported types ({', '.join(kinds)})")
     if value is None:
         raise EventError(f"field '{name}' has a null value")
     raise EventError(f"field '{name}' has an unsupported value of type {_kind(value)}")
+
+
+def _finite(name: str, value: int | float) -> float:
+    """JSON has no inf or NaN (orjson rejects 1e400 as invalid JSON); other decoders' ones are rejected too."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if math.isfinite(number):
+        return number
+    raise EventError(f"field '{name}' must be a finite number, got {'NaN' if number != number else _show(value)}")
+
+
+def _finite_list(name: str, values: list) -> tuple[float, ...]:
+    try:
+        numbers = tuple(map(float, values))
+        if all(map(math.isfinite, numbers)):
+            return numbers
+    except OverflowError:
+        pass
+    return tuple(_finite(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 
 def _kind(value: Any) -> str:

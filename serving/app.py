@@ -50,7 +50,7 @@ async def rank(request: Request) -> Response:
 
 async def feedback(request: Request) -> Response:
     res: Resources = request.app.state.resources
-    parsed = parse_feedback(await read_body(request))
+    parsed = parse_feedback(await read_body(request), res.config.bootstrap.timestamps.window())
     res.sink.accept(parsed.events)
     res.metrics.feedback.labels("accepted").inc(len(parsed.events))
     res.metrics.feedback.labels("rejected").inc(parsed.rejected)

@@ -22,6 +22,7 @@ from feature_ops.engine import Engine
 from feature_ops.events import Event, EventError, parse_event
 from feature_ops.featureset import FeatureSet
 from feature_ops.store import MemoryStore
+from feature_ops.timestamps import TimeWindow
 from serving.errors import BadRequest
 from serving.store import KeyLayout, ValueStore, ttl_items
 
@@ -40,8 +41,9 @@ class Parsed:
             self.errors.append(f"{where}: {why}")
 
 
-def parse_feedback(body: bytes) -> Parsed:
-    """Accepted (event, raw JSON) pairs and the rejected ones' messages."""
+def parse_feedback(body: bytes, window: TimeWindow | None = None) -> Parsed:
+    """Accepted (event, raw JSON) pairs and the rejected ones' messages; events outside ``window``
+    (``bootstrap.timestamps`` at the request's wall clock) are rejected."""
     if not body.strip():
         raise BadRequest("request body is empty: send one event, a JSON array of events or NDJSON")
     out = Parsed()
@@ -50,7 +52,10 @@ def parse_feedback(body: bytes) -> Parsed:
             out.reject(where, error)
             continue
         try:
-            out.events.append((parse_event(raw), raw))
+            event = parse_event(raw)
+            if window is not None:
+                window.check(event.timestamp)
+            out.events.append((event, raw))
         except EventError as e:
             out.reject(where, str(e))
     return out

@@ -196,8 +196,9 @@ def test_untrained_model_is_503_and_unhealthy(sample, tmp_path):
 
 # --- /feedback ---------------------------------------------------------------------------------------------
 
-CLICK = {"event": "interaction", "id": "f1", "timestamp": 1, "item": "m1", "type": "click", "user": "u1"}
-ITEM = {"event": "item", "id": "f2", "timestamp": 1, "item": "m1", "fields": [{"name": "popularity", "value": 1.5}]}
+CLICK = {"event": "interaction", "id": "f1", "timestamp": 1_650_000_000_000, "item": "m1", "type": "click", "user": "u1"}
+ITEM = {"event": "item", "id": "f2", "timestamp": 1_650_000_000_000, "item": "m1",
+        "fields": [{"name": "popularity", "value": 1.5}]}
 FEEDBACK = [
     ("one event", orjson.dumps(CLICK), 200, {"accepted": 1, "rejected": 0, "errors": []}),
     ("array", orjson.dumps([CLICK, ITEM]), 200, {"accepted": 2, "rejected": 0, "errors": []}),
@@ -441,7 +442,7 @@ features:
   - {{name: liked, type: interacted_with, interaction: click, field: item.genre, scope: user}}
 models:
   noop: {{type: noop}}
-bootstrap: {{workdir: {tmp_path}, source: {{type: file, path: {tmp_path}}}}}
+bootstrap: {{workdir: {tmp_path}, source: {{type: file, path: {tmp_path}}}, timestamps: {{min: 0}}}}
 inference: {{source: {{type: rest}}, state: {{type: memory}}}}
 """)
     config = parse_config(raw, env={})

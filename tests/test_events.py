@@ -33,6 +33,9 @@ def test_item_fields_are_typed_by_json_shape(raw, expected):
         ("1599391467000", 1599391467000),
         ("2022-06-22T11:21:39Z", 1655896899000),
         ("2022-06-22T13:21:39+02:00", 1655896899000),
+        ("2004-10-28T23:41:18.916Z", 1099006878916),  # float arithmetic gave ...915
+        ("1969-12-31T23:59:59.999Z", -1),
+        (1.6e12, 1600000000000),
     ],
 )
 def test_timestamps(timestamp, millis):
@@ -59,6 +62,12 @@ def test_timestamps(timestamp, millis):
         ({"event": "ranking", "id": "r", "timestamp": 1, "items": [{"id": "a", "relevancy": "x"}]}, "field 'items[0].relevancy' must be a number, got \"x\""),
         ({"event": "interaction", "id": "i", "timestamp": 1, "item": "p1"}, "required field 'type' is missing"),
         ([1], "event must be a JSON object, got list"),
+        ({**ITEM, "fields": [{"name": "x", "value": float("inf")}]}, "field 'x' must be a finite number, got inf"),
+        ({**ITEM, "fields": [{"name": "x", "value": float("nan")}]}, "field 'x' must be a finite number, got NaN"),
+        ({**ITEM, "fields": [{"name": "x", "value": [1, 10**400]}]},
+         f"field 'x[1]' must be a finite number, got {10**400!r}"),
+        ({"event": "ranking", "id": "r", "timestamp": 1, "items": [{"id": "a", "relevancy": float("-inf")}]},
+         "field 'items[0].relevancy' must be a finite number, got -inf"),
     ],
 )
 def test_event_errors_name_the_field(raw, message):
