@@ -8,12 +8,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
+from math import isinf
 from typing import Any
 
 from feature_ops.events import Event, RankingEvent
 from feature_ops.features import build_feature
 from feature_ops.features.base import (
     ALL_KINDS,
+    NAN,
     Feature,
     FeatureConfig,
     Key,
@@ -110,7 +112,7 @@ class FeatureSet:
     def values(self, request: RankingEvent, reader: StateReader, now: int, online: bool) -> dict[str, list]:
         """Feature name -> its value columns (one list of floats per column, one float per item)."""
         ctx = RankingContext(request, reader, now, online)
-        return {f.name: f.values(ctx) for f in self.features}
+        return {f.name: finite_columns(f.values(ctx)) for f in self.features}
 
     def columns(self, names: Iterable[str]) -> list[str]:
         return [c for n in names for c in self.by_name[n].columns()]
@@ -153,6 +155,14 @@ def _collision(what: str, name: str, first: Feature, second: Feature) -> str:
         f"features '{first.name}' ({first.type_name}) and '{second.name}' ({second.type_name}) both have a "
         f"{what} named '{name}'; rename one of them"
     )
+
+
+def finite_columns(columns: list[list[float]]) -> list[list[float]]:
+    """±inf (a vector's sum of 1e308s) becomes NaN, missing: training rows and served values never hold inf."""
+    for i, column in enumerate(columns):
+        if any(map(isinf, column)):
+            columns[i] = [NAN if isinf(v) else v for v in column]
+    return columns
 
 
 class RecordReader:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from feature_ops.config import Config, LambdaMARTModel
 from feature_ops.events import Event
+from feature_ops.rejects import SORT_HINT
 from feature_ops.types import FieldRef
 
 INTERACTION_KEYS = ("interaction", "top", "bottom")
@@ -99,4 +100,4 @@ def _findings(report, needed, seen, unknown, orphans, out_of_order) -> None:
     if orphans:
         report.warnings.append(f"{orphans:,} interactions name a ranking that did not come before them")
     if out_of_order:
-        report.warnings.append(f"{out_of_order:,} events are older than an event before them (replay order is file order)")
+        report.warnings.append(f"{out_of_order:,} events are older than an event before them ({SORT_HINT})")

@@ -98,7 +98,7 @@ def bootstrap_embedded(config: Config, progress: Progress | None = None) -> Boot
         rejects = Rejects(config.bootstrap.errors)
         start = time.perf_counter()
         replay = Replay(config, MemoryStore(), staging.path)
-        for event in read_events(path, rejects):
+        for event in read_events(path, rejects, config.bootstrap.timestamps.window()):
             replay.process(event)
             if progress is not None and replay.events % 4096 == 0:
                 progress(replay.events)

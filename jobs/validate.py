@@ -9,17 +9,19 @@ from jobs.embedded import input_path
 
 
 def run_validate(config_path: str | None, data: str | None) -> int:
-    """Print a summary; 0 when everything is valid, 1 when the data has errors (config errors raise)."""
+    """Print a summary; 0 when everything is valid, 1 when the data has errors (config errors raise).
+
+    Events are read as the bootstrap reads them: the same bad lines, bad files and timestamp window."""
     config = load_config(config_path)
     print(f"config: ok ({len(config.features)} features, models: {', '.join(config.models)})")
     path = data or input_path(config)
     rejects = Rejects("skip")
-    report = check_events(config, read_events(path, rejects))
+    report = check_events(config, read_events(path, rejects, config.bootstrap.timestamps.window()))
     for line in report.lines():
         print(line)
-    if rejects.count:
-        report.errors.append(rejects.summary())
-        print(f"error: {rejects.summary()}")
+    if rejects.count or rejects.files:
+        report.errors.append(rejects.summary(order=False))
+        print(f"error: {rejects.summary(order=False)}")
     ok = not report.errors
     print(f"data {path}: {'ok' if ok else 'INVALID'}")
     return 0 if ok else 1

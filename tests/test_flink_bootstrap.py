@@ -30,7 +30,8 @@ MIN = 60_000
 
 def config_for(events: Path, workdir: Path, errors: str = "skip", parallelism: int = 1):
     raw = {**EXAMPLE, "bootstrap": {**EXAMPLE["bootstrap"], "workdir": str(workdir), "errors": errors,
-                                    "parallelism": parallelism, "source": {"type": "file", "path": str(events)}}}
+                                    "parallelism": parallelism, "source": {"type": "file", "path": str(events)},
+                                    "timestamps": {"min": 0}}}  # hand cases use toy timestamps
     return parse_config(raw, env={})
 
 
@@ -129,7 +130,7 @@ def test_a_job_restored_from_the_savepoint_continues_every_feature(tmp_path):
 
 def _cli(tmp_path, events, workdir, errors="skip"):
     raw = {**EXAMPLE, "bootstrap": {**EXAMPLE["bootstrap"], "workdir": str(workdir), "errors": errors,
-                                    "source": {"type": "file", "path": str(events)}}}
+                                    "source": {"type": "file", "path": str(events)}, "timestamps": {"min": 0}}}
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(raw))
     return main(["bootstrap", str(path), "--engine", "flink"])

@@ -49,9 +49,9 @@ def test_broken_events_fail_with_each_problem(tmp_path, capsys):
     events = tmp_path / "events"
     events.mkdir()
     (events / "a.jsonl").write_text("\n".join([
-        '{"event":"item","id":"1","timestamp":5,"item":"m1","fields":[{"name":"title","value":"a b"}]}',
-        '{"event":"ranking","id":"r1","timestamp":4,"items":[{"id":"m1"}]}',
-        '{"event":"interaction","id":"2","timestamp":6,"ranking":"r9","item":"m1","type":"share"}',
+        '{"event":"item","id":"1","timestamp":1600000000005,"item":"m1","fields":[{"name":"title","value":"a b"}]}',
+        '{"event":"ranking","id":"r1","timestamp":1600000000004,"items":[{"id":"m1"}]}',
+        '{"event":"interaction","id":"2","timestamp":1600000000006,"ranking":"r9","item":"m1","type":"share"}',
         '{"event":"interaction","id":"3","timestamp":"later","item":"m1","type":"click"}',
     ]) + "\n")
     assert main(["validate", "--config", str(write_config(tmp_path, events))]) == 1
@@ -59,6 +59,7 @@ def test_broken_events_fail_with_each_problem(tmp_path, capsys):
     assert "error: field 'item.popularity' is used by popularity but never appears in the events" in out
     assert "warning: interaction type 'share' (1 events) is not in any model's weights or feature: weight 0" in out
     assert "warning: 1 interactions name a ranking that did not come before them" in out
-    assert "warning: 1 events are older than an event before them (replay order is file order)" in out
+    assert ("warning: 1 events are older than an event before them (replayed in file order; `rankstream sort` "
+            "writes a copy in time order)") in out
     assert f"error: 1 bad lines skipped:\n  {events}/a.jsonl:4: field 'timestamp' must be epoch millis or ISO-8601, got \"later\"" in out
     assert out.endswith(f"data {events}: INVALID\n")

@@ -9,12 +9,13 @@
 The field may be an ISO-8601 datetime (``2021-03-01T00:00:00Z``; without a zone it is read as UTC), a
 number of unix seconds, or a numeric string. The item's time is stored as epoch seconds; the value is
 ``request timestamp - item time`` in seconds, signed (negative for items dated in the future), where
-Metarank took the absolute value. Missing or unparseable fields are NaN. A per-item field of the same name
-in the ranking request overrides the stored time.
+Metarank took the absolute value. Missing, unparseable or non-finite fields (``"1e400"``, ``"inf"``) are
+NaN. A per-item field of the same name in the ranking request overrides the stored time.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -66,7 +67,7 @@ class ItemAgeFeature(FieldFeature):
 
     def convert(self, value):
         seconds = epoch_seconds(value)
-        return None if seconds is None or seconds != seconds else seconds
+        return seconds if seconds is not None and math.isfinite(seconds) else None
 
     def values(self, ctx):
         now = ctx.request.timestamp / 1000

@@ -14,7 +14,7 @@ reducer is not supported: it made training rows unreproducible.
 
 The raw list is stored (as a tuple of floats, so it encodes losslessly) and reduced when ranking. A missing
 field gives NaN in every column except ``size``, which is 0.0; an empty list gives size 0.0, sum 0.0 and NaN
-elsewhere.
+elsewhere. A sum, mean or norm beyond the float range (values near 1e308) is NaN too.
 """
 
 from __future__ import annotations
@@ -47,12 +47,21 @@ def _max(v):
     return max(v) if v else NAN
 
 
+def _fsum(values) -> float:
+    """``math.fsum``, or ±inf where it raises on overflow (the feature set serves inf as missing)."""
+    values = list(values)
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return sum(values)
+
+
 def _avg(v):
-    return math.fsum(v) / len(v) if v else NAN
+    return _fsum(v) / len(v) if v else NAN
 
 
 def _sum(v):
-    return math.fsum(v)
+    return _fsum(v)
 
 
 def _size(v):
@@ -60,7 +69,7 @@ def _size(v):
 
 
 def _l2(v):
-    return math.sqrt(math.fsum(x * x for x in v)) if v else NAN
+    return math.sqrt(_fsum(x * x for x in v)) if v else NAN
 
 
 REDUCERS = {

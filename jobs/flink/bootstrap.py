@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 
 from feature_ops.config import Config
 from feature_ops.engine import Engine
-from feature_ops.reader import Rejects, decode_line, event_files
+from feature_ops.reader import Rejects, event_files
 from feature_ops.store import MemoryStore
 from jobs.embedded import BootstrapResult, Progress, Replay, input_path, manifest
-from jobs.flink.inputs import InputPlan, plan_inputs
+from jobs.flink.inputs import InputPlan, StagedDecoder, plan_inputs
 from jobs.staging import Staging
 from jobs.workdir import local_workdir
 
@@ -50,21 +50,20 @@ class BootstrapEngine:
     def __init__(self, config: Config, store, root: str, plan: InputPlan) -> None:
         self.root, self.plan = Path(root), plan
         self.rejects = Rejects(config.bootstrap.errors)
+        self.decode = StagedDecoder(plan, self.rejects, config.bootstrap.timestamps.window())
         self.replay = Replay(config, store, self.root)
 
     def process_batch(self, first: int, lines: list[str]) -> list:
         for offset, line in enumerate(lines):
-            if line.strip():
-                event = decode_line(line, self.plan.locate(first + offset), self.rejects)
-                if event is not None:
-                    self.replay.process(event)
+            event = self.decode(line, first + offset)
+            if event is not None:
+                self.replay.process(event)
         return []
 
     def finish(self) -> list:
         rows, values = self.replay.finish()
         stats = {"events": self.replay.events, "rows": rows, "values": values,
-                 "stats": dict(self.replay.engine.stats), "bad_lines": self.rejects.count,
-                 "messages": self.rejects.messages}
+                 "stats": dict(self.replay.engine.stats), "rejects": self.rejects.to_dict()}
         (self.root / STATS_FILE).write_text(json.dumps(stats))
         return []
 
@@ -124,7 +123,6 @@ def _run_job(config: Config, stage: Path, files: list[Path], restore_from: str |
 def _result(root: Path, savepoint: str, seconds: float) -> BootstrapResult:
     stats = json.loads((root / STATS_FILE).read_text())
     os.remove(root / STATS_FILE)
-    rejects = Rejects("skip")
-    rejects.count, rejects.messages = stats["bad_lines"], stats["messages"]
+    rejects = Rejects.from_dict(stats["rejects"])
     return BootstrapResult("flink", stats["events"], seconds, stats["rows"], stats["values"], rejects,
                            stats["stats"], savepoint)
