@@ -7,7 +7,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 SAMPLE     := out/ranklens
 CONFIG     := examples/ranklens/config.yml
 
-.PHONY: install system-deps test lint demo bootstrap-local bench clean
+.PHONY: install system-deps test lint demo bootstrap-local bench clean jars demo-streaming
+JARS       := .jars
 
 $(PY):
 	python$(PY_VERSION) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,8 +21,24 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 system-deps:  ## Java 17 and redis-server from Debian, when missing
 	@command -v java >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
 	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq redis-server)
+	@command -v mvn >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq maven)
+	@command -v javac >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless)
 
-install: system-deps $(VENV)/.installed  ## venv with the project and its dev tools
+install: system-deps $(VENV)/.installed jars  ## venv with the project and its dev tools
+
+# Pinned jars from Maven Central into .jars/ (ignored): the Kafka connector for `rankstream update`, the
+# Kafka broker the tests start, and the project's Kafka record deserializer compiled against them.
+jars: $(JARS)/flink/rankstream-flink.jar
+
+$(JARS)/.fetched: flink-conf/connectors/pom.xml flink-conf/kafka-broker/pom.xml
+	mvn -q -B -f flink-conf/connectors/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(JARS)/flink
+	mvn -q -B -f flink-conf/kafka-broker/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(JARS)/kafka-broker
+	touch $@
+
+$(JARS)/flink/rankstream-flink.jar: jobs/flink/java/KafkaLineDeserializer.java $(JARS)/.fetched | $(VENV)/.installed
+	rm -rf $(JARS)/classes && mkdir -p $(JARS)/classes
+	javac --release 17 -nowarn -cp "$$($(PY) -c 'import pyflink,os;print(os.path.dirname(pyflink.__file__))')/lib/*:$(JARS)/flink/*" -d $(JARS)/classes $<
+	jar cf $@ -C $(JARS)/classes .
 
 test: install  ## the whole test suite (starts its own Redis and Flink MiniClusters)
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -24,6 +24,7 @@ from feature_ops.featureset import check_names
 from feature_ops.sources import EventSource, FileSource
 from feature_ops.timestamps import TimestampPolicy
 from feature_ops.types import STRICT, PathStr, PositiveDuration
+from feature_ops.update import UpdateConfig
 
 
 class ConfigError(ValueError):
@@ -209,6 +210,7 @@ class Config(BaseModel):
     bootstrap: BootstrapConfig
     inference: InferenceConfig
     core: CoreConfig = CoreConfig()
+    update: UpdateConfig = UpdateConfig()
 
     @field_validator("models")
     @classmethod

@@ -201,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", action="append", default=[], metavar="FEATURE",
                    help="also evaluate the order of this feature column, descending (repeatable)")
     p.set_defaults(func=cmd_train)
+
+    from jobs.update.command import add_update_parser
+
+    add_update_parser(sub, config_args)
     return parser
 
 

@@ -102,3 +102,20 @@ def sample(tmp_path_factory) -> Sample:
     config = example_config(workdir, summary.events_path)
     bootstrap_embedded(config)
     return Sample(root, summary.events_path, workdir, config)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory):
+    """One Apache Kafka broker (KRaft, loopback, free ports) for the session; its jars come from `make jars`."""
+    from jobs.kafka_broker import KafkaBroker
+
+    with KafkaBroker(tmp_path_factory.mktemp("kafka")) as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def halves(tmp_path_factory):
+    """A small generated sample whose first half a Flink bootstrap replayed (for the update job's tests)."""
+    from tests.update_helpers import bootstrap_halves
+
+    return bootstrap_halves(tmp_path_factory.mktemp("update-halves"))

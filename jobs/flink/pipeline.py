@@ -9,6 +9,7 @@ from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from jobs.flink.host import DEFAULT_BATCH_SIZE, Batcher, EngineFactory, EngineHost
 from jobs.flink.runtime import done_path
 from jobs.flink.sources import ordered_file_stream
+from jobs.flink.timed_batcher import timed_batches
 
 
 def _shard_of(batch: tuple) -> int:
@@ -45,19 +46,24 @@ def engine_graph(
     batch_size: int = DEFAULT_BATCH_SIZE,
     host_uid: str = "engine-host",
     output_type: TypeInformation | None = None,
+    linger_ms: int | None = None,
 ) -> DataStream:
     """The operator graph every job shares: any stream of JSON event lines -> batcher -> keyed engine host.
 
     The bootstrap feeds it the ordered files; a streaming job can feed it any other line source and
-    restore the host's state from the bootstrap savepoint (same ``host_uid``).
+    restore the host's state from the bootstrap savepoint (same ``host_uid``). With ``linger_ms`` (the
+    update job) batches also close that long after their first line, and wait in checkpointed state.
     """
-    batches = (
-        lines
-        .flat_map(Batcher(batch_size), output_type=Types.PICKLED_BYTE_ARRAY())
-        .name("batcher")
-        .uid("batcher")
-        .set_parallelism(1)
-    )
+    if linger_ms is not None:
+        batches = timed_batches(lines, batch_size, linger_ms)
+    else:
+        batches = (
+            lines
+            .flat_map(Batcher(batch_size), output_type=Types.PICKLED_BYTE_ARRAY())
+            .name("batcher")
+            .uid("batcher")
+            .set_parallelism(1)
+        )
     host = EngineHost(engine_factory, namespaces, done_file)
     return (
         batches.key_by(_shard_of, key_type=Types.INT())

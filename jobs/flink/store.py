@@ -71,6 +71,10 @@ class MapStateStore:
         merged = [(k, v) for k, v in cache.items() if v is not _ABSENT]
         return iter(merged + stored)
 
+    def changed(self) -> dict[str, set[str]]:
+        """The keys written or deleted since the last ``flush()``, per namespace (what the current record changed)."""
+        return {namespace: set(dirty) for namespace, dirty in self._dirty.items() if dirty}
+
     def flush(self) -> None:
         """Write dirty keys through to MapState (one ``put_all`` per namespace)."""
         for namespace, dirty in self._dirty.items():

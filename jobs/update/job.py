@@ -1,0 +1,90 @@
+"""The update job's graph: source -> ``engine_graph`` (the bootstrap's operators and state) -> Redis.
+
+::
+
+    kafka (KafkaSource, offsets in checkpoints) | feedback stream (timer-driven reader, position in state)  p1
+      -> timed batcher: batches of update.batchSize, closed update.linger after their first line (ListState)
+      -> key_by(shard) -> EngineHost uid "feature-engine": the bootstrap's state, restored from its savepoint
+      -> redis-sink: each batch's changed records, one pipelined round trip
+
+The host keeps the bootstrap's uid, state names and execution mode (thread), so it restores the bootstrap's
+savepoint; other operators have their own uids (``ignore-unclaimed-state`` drops the bootstrap's source).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyflink.common import Types
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
+
+from feature_ops.config import Config, ConfigError
+from feature_ops.engine import Engine
+from feature_ops.sources import KafkaSource, RestSource
+from feature_ops.store import MemoryStore
+from jobs.flink.bootstrap import HOST_UID
+from jobs.flink.pipeline import engine_graph
+from jobs.flink.runtime import create_env, flink_configuration
+from jobs.update.engine import UpdateFactory
+from jobs.update.sink import RedisSink
+
+BUFFER_TIMEOUT = "5ms"
+"""How long a record may wait in a network buffer between operators (Flink's default, 100 ms, per hop)."""
+
+
+def check_update_config(config: Config) -> None:
+    """Raise the ``ConfigError`` that says why ``rankstream update`` cannot run this config, if any."""
+    source = config.inference.source
+    if source.type in ("pulsar", "kinesis"):
+        raise ConfigError(
+            f"inference.source: type '{source.type}' is not supported by rankstream update yet, use kafka or rest"
+        )
+    if source.type == "file":
+        raise ConfigError("inference.source: type 'file' is for bootstrap.source; rankstream update reads kafka or rest")
+    if config.inference.state.type != "redis":
+        raise ConfigError(
+            "inference.state: rankstream update writes feature values to Redis, use type: redis "
+            "(with type: memory the API applies /feedback events itself)"
+        )
+
+
+def source_lines(env: StreamExecutionEnvironment, config: Config, update_dir: Path) -> DataStream:
+    source = config.inference.source
+    if isinstance(source, KafkaSource):
+        from jobs.update.kafka import kafka_lines
+
+        return kafka_lines(env, source)
+    assert isinstance(source, RestSource)
+    from jobs.update.feedback import feedback_lines
+
+    return feedback_lines(env, config.inference.state, config.update.pollInterval, update_dir)
+
+
+def settings(config: Config, root: Path, restore_from: str | None, parallelism: int, checkpoints: Path):
+    extra = {
+        "execution.checkpointing.interval": f"{config.update.checkpointInterval}ms",
+        "execution.checkpointing.storage": "filesystem",
+        "execution.checkpointing.dir": checkpoints.absolute().as_uri(),
+        "execution.checkpointing.savepoint-dir": (root / "savepoint").absolute().as_uri(),
+        "execution.checkpointing.num-retained": "2",
+        "execution.buffer-timeout.interval": BUFFER_TIMEOUT,
+    }
+    if config.inference.source.type == "kafka":
+        from jobs.update.kafka import connector_jars
+
+        extra["pipeline.jars"] = ";".join(connector_jars())
+    return flink_configuration(parallelism=parallelism, restore_from=restore_from, extra=extra)
+
+
+def build_update_job(config: Config, root: Path, restore_from: str | None, parallelism: int,
+                     checkpoints: Path) -> StreamExecutionEnvironment:  # fmt: skip
+    """The environment holding the update job, ready for ``execute_async``."""
+    update_dir = root / "update"
+    update_dir.mkdir(exist_ok=True)
+    env = create_env(settings(config, root, restore_from, parallelism, checkpoints))
+    namespaces = Engine(config, MemoryStore()).namespaces
+    lines = source_lines(env, config, update_dir)
+    batches = engine_graph(lines, UpdateFactory(config, str(update_dir)), namespaces, batch_size=config.update.batchSize,
+                           host_uid=HOST_UID, linger_ms=config.update.linger)  # fmt: skip
+    batches.flat_map(RedisSink(config.inference.state), output_type=Types.BOOLEAN()).name("redis-sink").uid("redis-sink")
+    return env

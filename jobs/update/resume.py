@@ -1,0 +1,135 @@
+"""Where an update job starts from, the update manifest, and the one-job-per-workdir lock.
+
+Checkpoints go to ``<workdir>/checkpoints/<bootstrap run>/<job id>/chk-<n>/`` (a completed one has ``_metadata``),
+savepoints of stopped update jobs to ``<workdir>/savepoint/`` next to the bootstrap's, and
+``<workdir>/update.json`` records the last stop (savepoint, time, bootstrap run). Without ``--savepoint`` a job
+restores the newest of: the last stopped job's savepoint and the latest completed checkpoint, both of the
+current bootstrap run; with neither, the bootstrap's savepoint. A new bootstrap therefore starts the update
+over from its own savepoint (the previous run's checkpoints are removed once the new job has one).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlparse
+
+from jobs.errors import WorkdirError
+from jobs.manifest import fsync_dir
+
+UPDATE_MANIFEST = "update.json"
+LOCK_FILE = ".update.lock"
+CHECKPOINTS = "checkpoints"
+
+
+@dataclass(frozen=True)
+class RestorePoint:
+    path: str
+    origin: str
+    """``bootstrap savepoint``, ``checkpoint`` or ``savepoint of the stopped update job``, or ``--savepoint``."""
+
+
+def checkpoint_root(root: Path, bootstrap_run: str) -> Path:
+    return root / CHECKPOINTS / bootstrap_run
+
+
+def latest_checkpoint(directory: Path) -> Path | None:
+    """The completed checkpoint (``chk-N`` with ``_metadata``) written last under ``directory``."""
+    done = [meta for meta in directory.glob("*/chk-*/_metadata") if meta.is_file()]
+    return max(done, key=lambda meta: meta.stat().st_mtime_ns).parent if done else None
+
+
+def read_update_manifest(root: Path) -> dict:
+    try:
+        return json.loads((root / UPDATE_MANIFEST).read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        raise WorkdirError(f"workdir {root}: {UPDATE_MANIFEST} is damaged ({e}); remove it to restart from the latest checkpoint") from None
+
+
+def write_update_manifest(root: Path, manifest: dict) -> None:
+    tmp = root / f".{UPDATE_MANIFEST}.tmp"
+    with open(tmp, "w") as f:
+        f.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, root / UPDATE_MANIFEST)
+    fsync_dir(root)
+
+
+def restore_point(root: Path, bootstrap: dict, explicit: str | None = None) -> RestorePoint:
+    """What the next update job restores (module docstring)."""
+    if explicit:
+        return RestorePoint(explicit, "--savepoint")
+    candidates = []
+    stopped = read_update_manifest(root)
+    if stopped.get("bootstrap_run") == bootstrap["run"] and stopped.get("savepoint"):
+        meta = Path(urlparse(stopped["savepoint"]).path) / "_metadata"
+        if meta.is_file():
+            candidates.append((meta.stat().st_mtime_ns, stopped["savepoint"], "savepoint of the stopped update job"))
+    checkpoint = latest_checkpoint(checkpoint_root(root, bootstrap["run"]))
+    if checkpoint is not None:
+        candidates.append(((checkpoint / "_metadata").stat().st_mtime_ns, checkpoint.as_uri(), "checkpoint"))
+    if candidates:
+        _, path, origin = max(candidates)
+        return RestorePoint(path, origin)
+    return RestorePoint(bootstrap["savepoint"], "bootstrap savepoint")
+
+
+def remove_old_checkpoints(root: Path, bootstrap_run: str, job_id: str) -> list[str]:
+    """Once job ``job_id`` has a completed checkpoint, the other jobs' checkpoints are no longer needed."""
+    removed = []
+    for run in sorted((root / CHECKPOINTS).glob("*")):
+        for job in sorted(run.glob("*")) if run.name == bootstrap_run else [run]:
+            if job.name != job_id and job.is_dir():
+                shutil.rmtree(job, ignore_errors=True)
+                removed.append(str(job.relative_to(root)))
+    return removed
+
+
+class UpdateLock:
+    """``<workdir>/.update.lock``, held (flock) by the running update job; holds its pid for ``--stop``."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / LOCK_FILE
+        self.handle: IO[str] | None = None
+
+    def __enter__(self) -> UpdateLock:
+        handle = open(self.path, "a+")  # noqa: SIM115 - held until __exit__
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise WorkdirError(f"workdir {self.path.parent}: an update job (pid {running_pid(self.path.parent)}) "
+                               "is already running; stop it with `rankstream update --stop`") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self.handle = handle
+        return self
+
+    def __exit__(self, *_) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+def running_pid(root: Path) -> int | None:
+    """The pid of the update job holding the workdir's lock, or None when no job holds it."""
+    path = root / LOCK_FILE
+    if not path.exists():
+        return None
+    with open(path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = handle.read().strip()
+            return int(text) if text.isdigit() else None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
