@@ -29,6 +29,7 @@ class Rejects:
     messages: list[str] = field(default_factory=list)
     files: int = 0
     out_of_order: int = 0
+    """Events older than one decoded before them (``sort`` reports it; the engine counts a replay's own)."""
 
     def reject(self, location: str, reason: str) -> None:
         """A bad line: stops the run under ``fail``, else counted and skipped."""
@@ -47,8 +48,8 @@ class Rejects:
             self.messages.append(message)
         log.warning("skipped %s", message)
 
-    def summary(self, order: bool = True) -> str:
-        """``0 bad lines`` or the counts and the first messages; with ``order``, the out-of-order events too."""
+    def summary(self) -> str:
+        """``0 bad lines`` or the counts of bad lines and files and the first messages."""
         parts = [f"{self.count} bad lines skipped" if self.count else "0 bad lines"]
         if self.files:
             parts = parts[1:] if not self.count else parts
@@ -56,8 +57,6 @@ class Rejects:
         head = ", ".join(parts)
         if len(self.messages) < self.count + self.files:
             head += f" (first {len(self.messages)} shown)"
-        if order and self.out_of_order:
-            head += f"; {self.out_of_order} events older than an event before them ({SORT_HINT})"
         return f"{head}:\n  " + "\n  ".join(self.messages) if self.messages else head
 
     def to_dict(self) -> dict:

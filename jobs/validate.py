@@ -20,8 +20,8 @@ def run_validate(config_path: str | None, data: str | None) -> int:
     for line in report.lines():
         print(line)
     if rejects.count or rejects.files:
-        report.errors.append(rejects.summary(order=False))
-        print(f"error: {rejects.summary(order=False)}")
+        report.errors.append(rejects.summary())
+        print(f"error: {rejects.summary()}")
     ok = not report.errors
     print(f"data {path}: {'ok' if ok else 'INVALID'}")
     return 0 if ok else 1
