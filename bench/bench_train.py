@@ -1,9 +1,10 @@
-"""Training overhead: the whole ``train`` run for one model against the booster's own training call.
+"""Training overhead: the whole ``train`` run for one model against the booster's own training calls.
 
 Prints one JSON line ``{"bench": "train", "rows": N, "seconds": S, "booster_seconds": B, "ratio": S/B}``.
-S is ``train_model`` (load, split, per-iteration NDCG, evaluation, save, report); B is a plain
-``xgb.train``/``lgb.train`` on the same training matrix for the same number of rounds, no evaluation.
-Run ``rankstream bootstrap CONFIG --engine embedded`` first.
+S is ``train_model`` (load, split, early stopping on the validation part with per-iteration NDCG, the refit,
+evaluation, save, report); B is plain ``xgb.train``/``lgb.train`` calls on the same matrices for the same
+rounds (the early-stopping run's rounds without the validation part, then the refit's on the whole train
+split), no evaluation. Run ``rankstream bootstrap CONFIG --engine embedded`` first.
 
     python bench/bench_train.py [--config examples/ranklens/config.yml] [--model xgboost]
 """
@@ -16,25 +17,36 @@ import time
 
 from feature_ops.config import LightGBMBackend, load_config
 from jobs.train import boosters, train_model
-from jobs.train.command import load, split_parts
+from jobs.train.command import load, split_mask
+from jobs.train.select import Selection, validation_mask
 
 
-def booster_seconds(config, name: str, rounds: int) -> float:
+def booster_seconds(config, name: str, selection: Selection) -> float:
     model = config.models[name]
     data = load(config, name, model)
-    train, _ = split_parts(data, model.split, model.backend.seed)
+    test = split_mask(data, model.split, model.backend.seed)
+    if selection.method == "fixed":
+        fits = [(data.part(~test), selection.rounds)]
+    else:
+        valid = validation_mask(model, data, test, model.split, model.backend.seed)
+        fits = [(data.part(~test & ~valid), selection.ran)] + [(data.part(~test), selection.rounds)] * selection.refit
     start = time.perf_counter()
-    if isinstance(model.backend, LightGBMBackend):
+    for part, rounds in fits:
+        plain_fit(model.backend, data, part, rounds)
+    return time.perf_counter() - start
+
+
+def plain_fit(backend, data, part, rounds: int) -> None:
+    if isinstance(backend, LightGBMBackend):
         import lightgbm as lgb
 
-        params = boosters.lightgbm_params(model.backend, data.categorical)
-        lgb.train(params, boosters.lightgbm_dataset(train, data.columns, data.categorical), rounds)
+        params = boosters.lightgbm_params(backend, data.categorical)
+        lgb.train(params, boosters.lightgbm_dataset(part, data.columns, data.categorical), rounds)
     else:
         import xgboost as xgb
 
-        params = boosters.xgboost_params(model.backend)
-        xgb.train(params, boosters.xgboost_matrix(train, data.columns, data.categorical), rounds)
-    return time.perf_counter() - start
+        params = boosters.xgboost_params(backend)
+        xgb.train(params, boosters.xgboost_matrix(part, data.columns, data.categorical), rounds)
 
 
 def main() -> None:
@@ -46,9 +58,9 @@ def main() -> None:
     start = time.perf_counter()
     result = train_model(config, args.model, log=lambda line: None)
     seconds = time.perf_counter() - start
-    rounds = json.loads(result.report.read_text())["params"]["iterations"]
-    booster = booster_seconds(config, args.model, rounds)
-    line = {"bench": "train", "model": args.model, "rows": result.counts["rows"], "rounds": rounds,
+    booster = booster_seconds(config, args.model, result.selection)
+    line = {"bench": "train", "model": args.model, "rows": result.counts["rows"], "rounds": result.selection.rounds,
+            "rounds_run": result.selection.ran,
             "seconds": round(seconds, 3), "booster_seconds": round(booster, 3), "ratio": round(seconds / booster, 2),
             "timings": {k: round(v, 3) for k, v in result.timings.items()}}  # fmt: skip
     print(json.dumps(line))

@@ -200,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="time=N%%, random=N%% or hold_last=N%% (default: models.<m>.split, time=80%%)")
     p.add_argument("--baseline", action="append", default=[], metavar="FEATURE",
                    help="also evaluate the order of this feature column, descending (repeatable)")
+    p.add_argument("--tune", action="store_true",
+                   help="first pick depth, learning rate and min child weight from a small grid, each scored on "
+                        "the validation part of the train split (never on test)")
     p.set_defaults(func=cmd_train)
 
     from jobs.update.command import add_update_parser
@@ -212,7 +215,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from jobs.train import TrainError, train_models
 
     try:
-        train_models(load_config(args.config), args.model, args.split, args.baseline, log=print)
+        train_models(load_config(args.config), args.model, args.split, args.baseline, log=print, tune=args.tune)
     except TrainError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -20,7 +20,7 @@ from feature_ops.ranker import ModelMismatchError, RankerMeta, feature_mismatch,
 from jobs.cli import main
 from jobs.embedded import bootstrap_embedded
 from jobs.generate import generate, load_truth
-from jobs.train import TrainError, evaluate, train_model
+from jobs.train import TrainError, evaluate, train_model, tune
 from jobs.train.command import load, split_mask, split_parts
 from jobs.train.metrics import Grouped
 from jobs.train.select import validation_mask
@@ -400,3 +400,32 @@ def test_validation_share_is_checked():
     with pytest.raises(ConfigError, match=r"models\.xgboost\.validation: validation must be a share of the train "
                                           r"rankings like 15% \(0% to 99%\), got '15'$"):  # fmt: skip
         parse_config(raw)
+
+
+def test_tune_picks_the_best_validation_score_and_never_reads_test(sample, tmp_path, monkeypatch):
+    out, _, _, _ = sample
+    monkeypatch.setitem(tune.GRIDS, "xgboost", {"maxDepth": (2, 6), "learningRate": (0.3,), "minChildWeight": (1.0,)})
+    raw = _raw_config(out, iterations=30)
+    raw["models"]["xgboost"].update(path=str(tmp_path / "clean" / "model"))
+    raw["models"]["xgboost"]["backend"]["earlyStopping"] = 5
+    lines: list[str] = []
+    clean = train_model(parse_config(raw), "xgboost", log=lines.append, tune=True)
+    best = max(clean.trials, key=lambda t: t.validation)
+    assert [t.settings["maxDepth"] for t in clean.trials] == [2, 6]
+    assert read_ranker(tmp_path / "clean" / "model").meta.params["max_depth"] == best.settings["maxDepth"]
+    assert f"tune: chose maxDepth={best.settings['maxDepth']} learningRate=0.3 minChildWeight=1 " in "\n".join(lines)
+    report = json.loads(clean.report.read_text())
+    assert [t["validation"] for t in report["tuning"]] == [t.validation for t in clean.trials]
+    poisoned = train_model(parse_config(_poisoned_copy(raw, tmp_path / "poisoned", "xgboost")), "xgboost",
+                           log=lambda line: None, tune=True)  # fmt: skip
+    assert poisoned.trials == clean.trials
+    assert (tmp_path / "poisoned" / "model").read_bytes() == (tmp_path / "clean" / "model").read_bytes()
+
+
+def test_tune_needs_a_validation_part(sample, tmp_path):
+    out, _, _, _ = sample
+    raw = _raw_config(out, iterations=5)
+    raw["models"]["xgboost"].update(path=str(tmp_path / "model"), validation="0%")
+    with pytest.raises(TrainError, match=r"^model 'xgboost': --tune needs a validation part and early stopping "
+                                         r"\(validation above 0% and earlyStopping above 0\)$"):  # fmt: skip
+        train_model(parse_config(raw), "xgboost", log=lambda line: None, tune=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,12 @@ import numpy as np
 from feature_ops.config import Config, LambdaMARTModel
 from feature_ops.ranker import Ranker, RankerMeta, save_ranker
 from jobs.train import boosters, evaluate, report
+from jobs.train import tune as tuning
 from jobs.train.data import Dataset, Part, from_table
 from jobs.train.errors import TrainError
 from jobs.train.select import Selection, fit_selected
 from jobs.train.split import split_groups
+from jobs.train.tune import Trial
 from jobs.workdir import local_workdir, read_dataset
 
 Log = Callable[[str], None]
@@ -33,6 +35,8 @@ class TrainResult:
     best_iteration: int
     selection: Selection | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    trials: list[Trial] = field(default_factory=list)
+    """The ``--tune`` grid, scored on the validation part (empty without --tune)."""
 
 
 def lambdamart_models(config: Config, model: str | None) -> list[str]:
@@ -49,13 +53,16 @@ def lambdamart_models(config: Config, model: str | None) -> list[str]:
 
 
 def train_models(config: Config, model: str | None = None, split: str | None = None,
-                 baselines: list[str] = (), log: Log = print) -> list[TrainResult]:  # fmt: skip
+                 baselines: list[str] = (), log: Log = print, tune: bool = False) -> list[TrainResult]:  # fmt: skip
     """Train one model, or every lambdamart model when ``model`` is None."""
-    return [train_model(config, name, split, list(baselines), log) for name in lambdamart_models(config, model)]
+    names = lambdamart_models(config, model)
+    return [train_model(config, name, split, list(baselines), log, tune) for name in names]
 
 
 def train_model(config: Config, name: str, split: str | None = None, baselines: list[str] = (),
-                log: Log = print) -> TrainResult:  # fmt: skip
+                log: Log = print, tune: bool = False) -> TrainResult:  # fmt: skip
+    """Load, split, (with ``tune``: pick booster settings on the validation part), fit with early stopping on
+    the validation part, score the test split once against the baselines, save the model and its report."""
     model: LambdaMARTModel = config.models[name]  # type: ignore[assignment]
     clock = Clock()
     data = load(config, name, model)
@@ -69,6 +76,9 @@ def train_model(config: Config, name: str, split: str | None = None, baselines: 
     clock.lap("prepare")
     log(f"model '{name}': {model.backend.type}, split {spec}: train {len(train.groups):,} rankings "
         f"({train.rows:,} rows), test {len(test.groups):,} rankings ({test.rows:,} rows)")  # fmt: skip
+    trials: list[Trial] = []
+    if tune:
+        model, trials = tuning.tune(model, data, test_mask, spec, curve_metric, log)
     fitted, selection = fit_selected(model, data, test_mask, spec, curve_metric, log)
     clock.lap("fit")
     counts = _counts(data, train, test)
@@ -85,7 +95,7 @@ def train_model(config: Config, name: str, split: str | None = None, baselines: 
     log(evaluate.format_table(results, metrics))
     log(report.format_stats(stats, data.groups, data.all.rows))
     result = TrainResult(name, Path(model.path), *report.report_paths(model.path, name), results, counts,
-                         fitted.best_iteration, selection, clock.laps | {"booster": fitted.seconds})  # fmt: skip
+                         fitted.best_iteration, selection, clock.laps | {"booster": fitted.seconds}, trials)  # fmt: skip
     _write_report(result, ranker.meta, fitted, stats, curve_metric)
     result.timings["report"] = clock.lap("report")
     log(f"saved {result.path} (+ .meta.json), {result.report}, {result.plot}")
@@ -156,6 +166,7 @@ def _write_report(result: TrainResult, meta: RankerMeta, fitted: boosters.Fitted
         "model": result.model, "backend": meta.backend, "path": str(result.path), "params": meta.params,
         "metrics": result.metrics, "curves": {metric: fitted.curves}, "best_iteration": fitted.best_iteration,
         "selection": meta.params["selection"] | {"summary": result.selection.describe(metric)},  # type: ignore[union-attr]
+        "tuning": [asdict(t) for t in result.trials],
         "features": stats, "counts": result.counts, "timings": result.timings,
     }  # fmt: skip
     report.write_report(result.report, doc)
