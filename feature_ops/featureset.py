@@ -45,6 +45,8 @@ class FeatureSet:
         self.read_meta = {state: (self.namespaces[state], spec.ttl) for state, spec in self.specs.items()}
         self.ttls = {state: spec.ttl for state, spec in self.specs.items()}
         self._dependent = [f for f in self.features if type(f).dependent_keys is not Feature.dependent_keys]
+        self.dependent_states = frozenset().union(*(f.dependent_states() for f in self.features))
+        """States the second read step's keys are named from (``Feature.dependent_states``)."""
         self.writers = {kind: [f for f in self.features if kind in f.write_kinds()] for kind in ALL_KINDS}
         self._by_type: dict[str, list[Feature]] = {}
         self._scoped: dict[str, list[str]] = {}

@@ -38,6 +38,8 @@ class BootstrapResult:
     savepoint: str | None = None
     leftovers: list[str] = field(default_factory=list)
     """Staging directories of interrupted runs that this run removed."""
+    subtasks: dict[int, int] = field(default_factory=dict)
+    """Flink: records each feature-state subtask received, by subtask index."""
 
     @property
     def events_per_s(self) -> float:

@@ -48,10 +48,13 @@ def both_engines(events: Path, tmp: Path, parallelism: int = 1, batch_size: int 
     return embedded, flink
 
 
-def test_flink_equals_embedded_on_the_generated_sample(tmp_path):
+@pytest.mark.parametrize("parallelism", [1, 2, 4])
+def test_flink_equals_embedded_on_the_generated_sample(tmp_path, parallelism):
+    """The keyed graph at P = 1, 2, 4 writes the embedded bytes, and every feature-state subtask works."""
     generate(tmp_path / "data", items=120, users=50, rankings=400, ranking_size=12)
-    embedded, flink = both_engines(tmp_path / "data" / "events", tmp_path)
+    embedded, flink = both_engines(tmp_path / "data" / "events", tmp_path, parallelism=parallelism)
     assert flink.events == embedded.events > 1500
+    assert sorted(flink.subtasks) == list(range(parallelism)) and min(flink.subtasks.values()) > 1000
     assert flink.rows == embedded.rows and flink.values == embedded.values
     assert outputs(tmp_path / "flink") == outputs(tmp_path / "embedded")
     manifest = json.loads((tmp_path / "flink" / "manifest.json").read_text())
@@ -185,7 +188,8 @@ def test_a_killed_flink_bootstrap_keeps_the_previous_outputs_and_savepoint(tmp_p
     assert completed_workdir(str(tmp_path / "wd"), "dataset/xgboost.parquet")
 
 
-def test_issue_9_hand_cases_in_one_log_match_and_give_each_case_its_row(tmp_path):
+@pytest.mark.parametrize("parallelism", [1, 2, 4])
+def test_issue_9_hand_cases_in_one_log_match_and_give_each_case_its_row(tmp_path, parallelism):
     """Every hand case of tests/hand_cases.py in one log (renamed, shifted in time): the Flink job writes what
     the embedded engine writes, open sessions included, and each case's ranking r1 has the row it expects."""
     features, events, where = one_log(CASES)
@@ -197,7 +201,8 @@ def test_issue_9_hand_cases_in_one_log_match_and_give_each_case_its_row(tmp_path
             "features": features,
             "models": {"xgboost": {"type": "lambdamart", "path": str(workdir / "m"), "backend": {"type": "xgboost"},
                                    "weights": {"click": 1}, "features": [f["name"] for f in features]}},
-            "bootstrap": {"workdir": str(workdir), "source": {"type": "file", "path": str(tmp_path / "events")}},
+            "bootstrap": {"workdir": str(workdir), "source": {"type": "file", "path": str(tmp_path / "events")},
+                          "parallelism": parallelism},
             "inference": {"source": {"type": "rest"}, "state": {"type": "memory"}},
         }, env={})  # fmt: skip
 

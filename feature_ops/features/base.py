@@ -148,6 +148,11 @@ class Feature:
         (the API) fetch these after the first read; hosts reading the store directly need not."""
         return ()
 
+    def dependent_states(self) -> frozenset[str]:
+        """The states ``dependent_keys`` reads: a host that names every key ahead (the keyed Flink router)
+        keeps a copy of these to name the second step's keys without a second read round."""
+        return frozenset()
+
     def values(self, ctx: RankingContext) -> list[list[float]]:
         raise NotImplementedError(f"{type(self).__name__} must implement values()")
 

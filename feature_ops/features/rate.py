@@ -172,6 +172,9 @@ class RateFeature(Feature):
             out.update(dict.fromkeys((f"{self.top}_norm", f"{self.bottom}_norm"), "global"))
         return out
 
+    def dependent_states(self):
+        return frozenset(self.field_state.values())
+
     def dependent_keys(self, ctx):
         for field, (top, bottom) in self._by_field().items():
             for item in ctx.request.items:

@@ -101,6 +101,7 @@ def bootstrap_flink(
 def _run_job(config: Config, stage: Path, files: list[Path], restore_from: str | None, batch_size: int,
              report: PhaseReport) -> RunResult:  # fmt: skip
     """Plan the inputs, build the job graph and run it to its savepoint, all inside the staging directory."""
+    from jobs.flink.keyed_bootstrap import KeyedBootstrapFactory
     from jobs.flink.pipeline import engine_stream
     from jobs.flink.runtime import create_env, flink_configuration, run_to_savepoint
 
@@ -114,7 +115,7 @@ def _run_job(config: Config, stage: Path, files: list[Path], restore_from: str |
     )  # fmt: skip
     env = create_env(settings)
     namespaces = Engine(config, MemoryStore()).namespaces
-    factory = BootstrapFactory(config, str(stage), plan)
+    factory = KeyedBootstrapFactory(config, str(stage), plan)
     control = str(stage / "flink-control")
     engine_stream(env, plan.paths, control, factory, namespaces, host_uid=HOST_UID, batch_size=batch_size).map(lambda x: x).name("sink")
     return run_to_savepoint(env, "rankstream-bootstrap", control, str(stage / "savepoint"), plan.total, report)
@@ -125,4 +126,4 @@ def _result(root: Path, savepoint: str, seconds: float) -> BootstrapResult:
     os.remove(root / STATS_FILE)
     rejects = Rejects.from_dict(stats["rejects"])
     return BootstrapResult("flink", stats["events"], seconds, stats["rows"], stats["values"], rejects,
-                           stats["stats"], savepoint)
+                           stats["stats"], savepoint, subtasks={int(k): v for k, v in stats["subtasks"].items()})

@@ -110,8 +110,13 @@ class EngineHost(KeyedProcessFunction):
             raise EngineError(f"feature engine failed in {where}: {type(e).__name__}: {e}\n{trace}") from e
 
     def _signal_done(self) -> None:
-        if self.done_path:
-            tmp = self.done_path + ".tmp"
-            with open(tmp, "w") as f:
-                f.write("done\n")
-            os.replace(tmp, self.done_path)
+        signal_done(self.done_path)
+
+
+def signal_done(done_path: str | None) -> None:
+    """Create ``done_path`` atomically (if given): the completion signal the driver waits for."""
+    if done_path:
+        tmp = done_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("done\n")
+        os.replace(tmp, done_path)

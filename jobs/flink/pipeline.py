@@ -7,6 +7,7 @@ from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
 from jobs.flink.host import DEFAULT_BATCH_SIZE, Batcher, EngineFactory, EngineHost
+from jobs.flink.keyed import KeyedFactory, keyed_graph
 from jobs.flink.runtime import done_path
 from jobs.flink.sources import ordered_file_stream
 from jobs.flink.timed_batcher import timed_batches
@@ -53,7 +54,11 @@ def engine_graph(
     The bootstrap feeds it the ordered files; a streaming job can feed it any other line source and
     restore the host's state from the bootstrap savepoint (same ``host_uid``). With ``linger_ms`` (the
     update job) batches also close that long after their first line, and wait in checkpointed state.
+    A ``KeyedFactory`` (the bootstrap's) runs on the keyed graph instead (``jobs.flink.keyed``): feature
+    state partitioned by scope id over the job's parallelism, ``maxParallelism`` 128.
     """
+    if isinstance(engine_factory, KeyedFactory) and linger_ms is None:
+        return keyed_graph(lines, engine_factory, done_file, batch_size=batch_size, uid=host_uid)
     if linger_ms is not None:
         batches = timed_batches(lines, batch_size, linger_ms)
     else:

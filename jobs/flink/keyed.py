@@ -1,0 +1,267 @@
+"""The keyed graph: feature state partitioned by scope id over P subtasks (``feature_ops.routing`` hosted).
+
+::
+
+    lines -> Batcher (p1) -> Router (p1: parse, clock, sessions, extractors, read keys)
+      -S-> key_by(bucket of scope id, 128 buckets = maxParallelism) -> StateHost (P): apply writes, answer reads
+      -A/G-> key_by(batch) -> GatherHost (P): a batch's read requests + answers -> FeatureSet.values per ranking
+      -V-> + router's clickthroughs -C-> + state parts at the end -L-> SinkHost (p1): rows in router order
+
+Every record is a tagged tuple typed ``PICKLED_BYTE_ARRAY``; the router sends one record per bucket with work
+per batch (never one per write). Buckets reach their subtask over one channel from the single router, so
+every bucket applies its writes and answers its reads in input order at any P. Only Python memory holds a
+batch between the router and the sink (gather parts, values waiting for their clickthrough): the bootstrap's
+savepoint is taken once the sink has written everything, when nothing is in flight.
+"""
+
+from __future__ import annotations
+
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any
+
+from pyflink.common import Types
+from pyflink.datastream import DataStream, FlatMapFunction, KeyedProcessFunction, RuntimeContext
+from pyflink.datastream.state import MapStateDescriptor
+
+from feature_ops.config import Config
+from feature_ops.featureset import FeatureSet
+from feature_ops.routing import (
+    BUCKETS,
+    Gather,
+    Reassembly,
+    RouterEngine,
+    apply_ops,
+    latest_records,
+    merge_latest,
+)
+from feature_ops.store import MemoryStore
+from jobs.flink.errors import EngineError
+from jobs.flink.host import Batcher, signal_done
+from jobs.flink.store import MapStateStore
+
+
+class KeyedRouter(ABC):
+    """A job's router: its events into ``self.engine`` (a ``RouterEngine``); ``finish`` writes its own outputs."""
+
+    engine: RouterEngine
+
+    @abstractmethod
+    def process_batch(self, first: int, lines: list[str]) -> None: ...
+
+    @abstractmethod
+    def finish(self) -> None: ...
+
+
+class KeyedSink(ABC):
+    """A job's sink: every clickthrough in router order, then the latest state records and the end."""
+
+    @abstractmethod
+    def add(self, clickthrough) -> None: ...
+
+    @abstractmethod
+    def finish(self, latest: list[tuple[str, str, tuple]], subtasks: dict[int, int]) -> None: ...
+
+
+class KeyedFactory(ABC):
+    """What ``engine_graph`` needs to run a job on the keyed graph (picklable, shipped to the operators)."""
+
+    config: Config
+
+    @abstractmethod
+    def router(self, store) -> KeyedRouter: ...
+
+    @abstractmethod
+    def sink(self) -> KeyedSink: ...
+
+
+def _map_states(runtime_context: RuntimeContext, namespaces: list[str]) -> dict[str, Any]:
+    return {ns: runtime_context.get_map_state(MapStateDescriptor(ns, Types.STRING(), Types.PICKLED_BYTE_ARRAY()))
+            for ns in namespaces}  # fmt: skip
+
+
+def subtask_index(runtime_context: RuntimeContext) -> int:
+    """The subtask's index (the Python accessor fails in thread mode on Flink 2.x: ask ``TaskInfo``)."""
+    try:
+        return int(runtime_context._runtime_context.getTaskInfo().getIndexOfThisSubtask())
+    except AttributeError:
+        return runtime_context.get_index_of_this_subtask()
+
+
+class RouterHost(KeyedProcessFunction):
+    """Keyed by the batcher's single shard: the router, its sessions and item fields in MapState."""
+
+    def __init__(self, factory: KeyedFactory) -> None:
+        self.factory = factory
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        namespaces = RouterEngine(self.factory.config, MemoryStore()).namespaces
+        self.store = MapStateStore(_map_states(runtime_context, namespaces))
+        self.router = self.factory.router(self.store)
+
+    def process_element(self, batch, ctx: KeyedProcessFunction.Context) -> Iterator[tuple]:
+        _, first, lines = batch
+        try:
+            if lines is None:
+                self.router.engine.flush()
+                self.router.finish()
+            else:
+                self.router.process_batch(first, lines)
+        except Exception as e:
+            where = "finish()" if lines is None else f"process_batch at input line ordinal {first}"
+            trace = "".join(traceback.format_exception(e)).rstrip()
+            raise EngineError(f"feature engine failed in {where}: {type(e).__name__}: {e}\n{trace}") from e
+        self.store.flush()
+        yield from routed_records(self.router.engine, first, final=lines is None)
+
+
+def routed_records(engine: RouterEngine, batch: int, final: bool) -> Iterator[tuple]:
+    """What the router sends after a batch: ``S`` per bucket with work (every bucket when ``final``), ``C``
+    with its closed clickthroughs, and ``F`` at the end. The batch's read requests and how many buckets
+    answer them ride with the first bucket's record, whose subtask passes them on to the gather (a union
+    of the router's and the buckets' streams cannot be keyed in PyFlink at P > 1)."""
+    ops, requests, read_buckets, closed = engine.take()
+    clock = engine.clock if final else None
+    buckets = range(BUCKETS) if final else sorted(ops) or ([0] if requests else [])
+    for i, bucket in enumerate(buckets):
+        gather = (requests, len(read_buckets)) if requests and i == 0 else None
+        yield "S", bucket, batch, ops.get(bucket, ()), clock, gather
+    if closed:
+        yield "C", closed
+    if final:
+        yield ("F",)
+
+
+class StateHost(KeyedProcessFunction):
+    """Keyed by bucket: the feature state of the bucket's scope ids in one MapState per namespace."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.features = FeatureSet(self.config.all_features)
+        self.states = _map_states(runtime_context, list(self.features.namespaces.values()))
+        self.stores: dict[int, MapStateStore] = {}
+        self.subtask, self.received = subtask_index(runtime_context), 0
+        """This subtask's index and the writes and reads it has applied (the test of the spread reads them)."""
+
+    def process_element(self, record: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[tuple]:
+        _, bucket, batch, ops, final_clock, gather = record
+        self.received += len(ops)
+        store = self.stores.get(bucket)
+        if store is None:
+            store = self.stores[bucket] = MapStateStore(self.states)
+        answers = apply_ops(self.features, store, ops)
+        store.flush()
+        if gather is not None:
+            yield "G", batch, *gather
+        if answers:
+            yield "A", batch, answers
+        if final_clock is not None:
+            yield "L", latest_records(self.features, store, final_clock), self.subtask, self.received
+
+
+class GatherHost(KeyedProcessFunction):
+    """Keyed by batch: a batch's read requests and answers -> its rankings' values."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.gather = Gather(FeatureSet(self.config.all_features))
+
+    def process_element(self, record: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[tuple]:
+        if record[0] == "G":
+            values = self.gather.requests(record[1], record[2], record[3])
+        else:
+            values = self.gather.answers(record[1], record[2])
+        if values:
+            yield "V", values
+
+
+class SinkHost(FlatMapFunction):
+    """Parallelism 1: clickthroughs in router order as their values arrive; at the end (the router's ``F``
+    and every bucket's latest records) the job's sink finishes and ``done_file`` signals completion."""
+
+    def __init__(self, factory: KeyedFactory, done_file: str | None) -> None:
+        self.factory, self.done_file = factory, done_file
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.sink = self.factory.sink()
+        self.reassembly = Reassembly()
+        self.latest: list[list] = []
+        self.subtasks: dict[int, int] = {}
+        self.final = False
+
+    def flat_map(self, record: tuple) -> Iterator[Any]:
+        tag = record[0]
+        if tag == "C":
+            ready = self.reassembly.closed(record[1])
+        elif tag == "V":
+            ready = self.reassembly.computed(record[1])
+        else:
+            ready = iter(())
+            if tag == "L":
+                self.latest.append(record[1])
+                self.subtasks[record[2]] = max(record[3], self.subtasks.get(record[2], 0))
+            else:
+                self.final = True
+        for clickthrough in ready:
+            self.sink.add(clickthrough)
+        if self.final and len(self.latest) == BUCKETS and not self.reassembly.waiting:
+            self.sink.finish(merge_latest(self.latest), dict(sorted(self.subtasks.items())))
+            self.final, self.latest = False, []
+            signal_done(self.done_file)
+        return iter(())
+
+
+def _shard(batch: tuple) -> int:
+    return batch[0]
+
+
+def _bucket(record: tuple) -> int:
+    return record[1]
+
+
+def _batch(record: tuple) -> int:
+    return record[1]
+
+
+def _is(*tags: str):
+    def keep(record: tuple) -> bool:
+        return record[0] in tags
+
+    return keep
+
+
+def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None, *, batch_size: int,
+                uid: str) -> DataStream:  # fmt: skip
+    """Lines (in input order) -> the keyed graph above; returns the sink's (empty) output stream."""
+    pickled = Types.PICKLED_BYTE_ARRAY()
+    routed = (
+        lines.flat_map(Batcher(batch_size), output_type=pickled).name("batcher").uid("batcher").set_parallelism(1)
+        .key_by(_shard, key_type=Types.INT())
+        .process(RouterHost(factory), output_type=pickled).name("router").uid(f"{uid}-router")
+        .set_parallelism(1).set_max_parallelism(BUCKETS)
+    )
+
+    def only(stream: DataStream, *tags: str, p1: bool = False) -> DataStream:
+        kept = stream.filter(_is(*tags)).name(f"{'/'.join(tags)} records")
+        return kept.set_parallelism(1) if p1 else kept
+
+    parts = (
+        only(routed, "S", p1=True).key_by(_bucket, key_type=Types.INT())
+        .process(StateHost(factory.config), output_type=pickled).name("feature-state").uid(f"{uid}-state")
+        .set_max_parallelism(BUCKETS)
+    )
+    values = (
+        only(parts, "G", "A").key_by(_batch, key_type=Types.LONG())
+        .process(GatherHost(factory.config), output_type=pickled).name("gather").uid(f"{uid}-gather")
+        .set_max_parallelism(BUCKETS)
+    )
+    return (
+        only(routed, "C", "F", p1=True).union(only(parts, "L"), values)
+        .flat_map(SinkHost(factory, done_file), output_type=pickled).name("rows").uid(f"{uid}-sink")
+        .set_parallelism(1)
+    )
