@@ -21,6 +21,7 @@ from feature_ops.events import parse_event, parse_ranking_request
 from feature_ops.featureset import FeatureSet
 from feature_ops.ranker import read_ranker
 from feature_ops.store import MemoryStore
+from jobs.manifest import file_entry, write_manifest
 from jobs.train.command import train_models
 from jobs.upload import upload
 from jobs.workdir import (
@@ -323,6 +324,8 @@ def replay(sample, events, tmp_path_factory):
         engine.process(parse_event(event))
     root = local_workdir(str(tmp_path_factory.mktemp("replay")))
     write_values(root, engine.features, engine.latest())
+    values = "values/values.jsonl.gz"
+    write_manifest(root, {"outputs": {values: file_entry(root / values)}})
     ranking = events[index]
     return ranking, [row for row in rows if row["ranking"] == ranking["id"]], root
 
