@@ -113,7 +113,10 @@ def test_hand_cases_across_file_formats_match_including_bad_line_locations(tmp_p
     assert embedded.stats["interactions before their ranking"] == 1 and embedded.stats["events out of order"] == 1
 
 
-def test_a_job_restored_from_the_savepoint_continues_every_feature(tmp_path):
+@pytest.mark.parametrize(("first_p", "second_p"), [(1, 1), (2, 1), (2, 4)])
+def test_a_job_restored_from_the_savepoint_continues_every_feature(tmp_path, first_p, second_p):
+    """Also at another parallelism: buckets of scope ids are Flink keys (maxParallelism 128), so a savepoint
+    taken at P = 2 restores at P = 1 and P = 4 and the continued job ends with the embedded values."""
     generate(tmp_path / "data", items=100, users=40, rankings=300, ranking_size=10)
     lines = gzip.decompress((tmp_path / "data" / "events" / "events.jsonl.gz").read_bytes()).decode().splitlines()
     half = len(lines) // 2
@@ -122,13 +125,14 @@ def test_a_job_restored_from_the_savepoint_continues_every_feature(tmp_path):
         (tmp_path / f"batch{name}" / f"part-{name}.jsonl").write_text("\n".join(part) + "\n")
         (tmp_path / "all").mkdir(exist_ok=True)
         shutil.copy(tmp_path / f"batch{name}" / f"part-{name}.jsonl", tmp_path / "all")
-    first = bootstrap_flink(config_for(tmp_path / "batch1", tmp_path / "first"), batch_size=100)
-    second = bootstrap_flink(config_for(tmp_path / "batch2", tmp_path / "second"), restore_from=first.savepoint,
-                             batch_size=100)
+    first = bootstrap_flink(config_for(tmp_path / "batch1", tmp_path / "first", parallelism=first_p), batch_size=100)
+    second = bootstrap_flink(config_for(tmp_path / "batch2", tmp_path / "second", parallelism=second_p),
+                             restore_from=first.savepoint, batch_size=100)
     bootstrap_embedded(config_for(tmp_path / "all", tmp_path / "reference"))
     assert second.events == len(lines) - half
     assert outputs(tmp_path / "second")[1] == outputs(tmp_path / "reference")[1]
     assert outputs(tmp_path / "first")[1] != outputs(tmp_path / "reference")[1]
+    assert sorted(second.subtasks) == list(range(second_p))
 
 
 def _cli(tmp_path, events, workdir, errors="skip"):

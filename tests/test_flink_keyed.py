@@ -1,0 +1,64 @@
+"""The keyed graph's hard cases: a hot global key every interaction writes, at P = 2."""
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from feature_ops.config import parse_config
+from feature_ops.routing import bucket_of
+from jobs.embedded import bootstrap_embedded
+from jobs.flink.bootstrap import bootstrap_flink
+
+pytestmark = pytest.mark.flink
+MIN = 60_000
+T0 = 1_600_000_000_000
+
+
+def config(workdir: Path, events: Path, parallelism: int):
+    features = [
+        {"name": "clicks_everywhere", "type": "interaction_count", "interaction": "click", "scope": "global"},
+        {"name": "global_ctr", "type": "rate", "top": "click", "bottom": "impression", "scope": "global",
+         "bucket": "1h", "periods": [1, 24]},
+        {"name": "item_ctr", "type": "rate", "top": "click", "bottom": "impression", "bucket": "1h",
+         "periods": [24], "normalize": {"weight": 5}},
+    ]  # fmt: skip
+    return parse_config({
+        "features": features,
+        "models": {"xgboost": {"type": "lambdamart", "path": str(workdir / "m"), "backend": {"type": "xgboost"},
+                               "weights": {"click": 1}, "features": [f["name"] for f in features]}},
+        "bootstrap": {"workdir": str(workdir), "parallelism": parallelism,
+                      "source": {"type": "file", "path": str(events)}},
+        "inference": {"source": {"type": "rest"}, "state": {"type": "memory"}},
+    }, env={})  # fmt: skip
+
+
+def hot_log() -> list[dict]:
+    """60 rankings of 6 items, each followed by clicks: every click and impression writes the key 'global'."""
+    events, t = [], T0
+    for r in range(60):
+        items = [f"i{(r + k) % 17}" for k in range(6)]
+        events.append({"event": "ranking", "id": f"r{r}", "timestamp": t, "user": f"u{r % 5}", "session": f"s{r % 5}",
+                       "items": [{"id": i} for i in items]})  # fmt: skip
+        for k in range(r % 4 + 1):
+            t += MIN
+            events.append({"event": "interaction", "id": f"c{r}-{k}", "timestamp": t, "ranking": f"r{r}",
+                           "item": items[(r * 7 + k * 3) % 6], "type": "click", "user": f"u{r % 5}",
+                           "session": f"s{r % 5}"})  # fmt: skip
+        t += MIN
+    return events
+
+
+def test_a_hot_global_key_written_by_every_interaction_keeps_flink_equal_to_embedded(tmp_path):
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "hot.jsonl").write_text("\n".join(json.dumps(e) for e in hot_log()) + "\n")
+    embedded = bootstrap_embedded(config(tmp_path / "embedded", tmp_path / "events", 1))
+    flink = bootstrap_flink(config(tmp_path / "flink", tmp_path / "events", 2), batch_size=16)
+    assert flink.stats == embedded.stats and flink.stats["clickthroughs"] == 60
+    for path in ("dataset/xgboost.parquet", "values/values.jsonl.gz", "values/sessions.jsonl.gz"):
+        assert (tmp_path / "flink" / path).read_bytes() == (tmp_path / "embedded" / path).read_bytes(), path
+    values = [json.loads(line) for line in gzip.decompress((tmp_path / "flink/values/values.jsonl.gz").read_bytes()).splitlines()]
+    hot = [v for v in values if v["id"] == "global" and v["state"] == "clicks_everywhere"]
+    assert hot and hot[0]["record"][0] == 150 and bucket_of("global") == 3  # every click, one bucket
+    assert sorted(flink.subtasks) == [0, 1]
