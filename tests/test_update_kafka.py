@@ -20,6 +20,7 @@ from tests.update_helpers import (
     make_config,
     reference,
     update_in_thread,
+    wait_for_checkpoint,
     wait_for_values,
     write_config,
 )
@@ -83,13 +84,6 @@ def _start_cli(config_path, log_path):
                             start_new_session=True, cwd=os.getcwd())  # fmt: skip
 
 
-def _wait_for_checkpoint(workdir, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not list((workdir / "checkpoints").glob("*/*/chk-*/_metadata")):
-        assert time.monotonic() < deadline, "no checkpoint completed"
-        time.sleep(0.3)
-
-
 def test_kill_9_mid_stream_then_restart_gives_the_same_values(halves, kafka_broker, redis_db, tmp_path):
     workdir = copy_workdir(halves, tmp_path / "wd")
     config = make_config(workdir, tmp_path, redis_db.port, kafka_source(kafka_broker, "crash"), batchSize=64)
@@ -99,7 +93,7 @@ def test_kill_9_mid_stream_then_restart_gives_the_same_values(halves, kafka_brok
     part = len(halves.second) // 2
     produce(kafka_broker, "crash", [line.encode() for line in halves.second[:part]])
     job = _start_cli(path, tmp_path / "update.log")
-    _wait_for_checkpoint(workdir)
+    wait_for_checkpoint(workdir)
     produce(kafka_broker, "crash", [line.encode() for line in halves.second[part:]])
     os.killpg(job.pid, signal.SIGKILL)
     job.wait(10)

@@ -97,6 +97,14 @@ def wait_for_values(port: int, expected: dict, failed=lambda: None, timeout: flo
         time.sleep(0.5)
 
 
+def wait_for_checkpoint(workdir: Path, timeout: float = 90.0) -> None:
+    """Until the update job in ``workdir`` has completed a checkpoint."""
+    deadline = time.monotonic() + timeout
+    while not list((workdir / "checkpoints").glob("*/*/chk-*/_metadata")):
+        assert time.monotonic() < deadline, "no checkpoint completed"
+        time.sleep(0.3)
+
+
 @contextmanager
 def update_in_thread(config: Config, **kwargs):
     """``run_update`` in a thread; yields a dict that gets ``result`` (after the stop) or ``error``."""

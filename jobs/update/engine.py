@@ -37,8 +37,8 @@ class UpdateEngine:
     """``process_batch`` returns ``[(items, events, bad messages)]`` for the batch; ``store`` is the host's
     ``MapStateStore``, whose ``changed()`` names the records the batch wrote."""
 
-    def __init__(self, config: Config, store, update_dir: str) -> None:
-        self.store, self.config = store, config
+    def __init__(self, config: Config, store, update_dir: str, restored: str | None = None) -> None:
+        self.store, self.config, self.restored = store, config, restored
         self.engine = Engine(config, store)
         self.features = self.engine.features
         self.states = {ns: state for state, ns in self.features.namespaces.items()}
@@ -50,6 +50,8 @@ class UpdateEngine:
         self.bad_log = Path(update_dir) / BAD_MESSAGES
 
     def process_batch(self, first: int, lines: list[str]) -> list:
+        if self.restored is not None:
+            self._check_restored()
         self.decode.window = self.config.bootstrap.timestamps.window()
         events = 0
         try:
@@ -82,6 +84,14 @@ class UpdateEngine:
                     changed.append((state, sid, record))
         return list(ttl_items(self.features, self.layout, changed, self.engine.clock))
 
+    def _check_restored(self) -> None:
+        """A savepoint of another graph restores "successfully" into empty state (Flink drops unclaimed state):
+        refuse to continue from nothing instead of overwriting Redis with counts that start at zero."""
+        if self.engine.clock == 0:
+            raise RuntimeError(f"restored no feature state from {self.restored}: it was written by another job graph "
+                               "(or another execution mode); run the bootstrap again with this version")
+        self.restored = None
+
     def _log_rejects(self) -> int:
         messages, self.rejects.messages = self.rejects.messages, []
         if messages:
@@ -93,8 +103,9 @@ class UpdateEngine:
 class UpdateFactory:
     """Picklable ``factory(store) -> UpdateEngine`` shipped to the engine host."""
 
-    def __init__(self, config: Config, update_dir: str) -> None:
-        self.config, self.update_dir = config, update_dir
+    def __init__(self, config: Config, update_dir: str, restored: str | None = None) -> None:
+        self.config, self.update_dir, self.restored = config, update_dir, restored
+        """``restored``: the savepoint or checkpoint of a run that processed events (its state must not be empty)."""
 
     def __call__(self, store) -> UpdateEngine:
-        return UpdateEngine(self.config, store, self.update_dir)
+        return UpdateEngine(self.config, store, self.update_dir, self.restored)

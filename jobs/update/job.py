@@ -77,14 +77,15 @@ def settings(config: Config, root: Path, restore_from: str | None, parallelism: 
 
 
 def build_update_job(config: Config, root: Path, restore_from: str | None, parallelism: int,
-                     checkpoints: Path) -> StreamExecutionEnvironment:  # fmt: skip
-    """The environment holding the update job, ready for ``execute_async``."""
+                     checkpoints: Path, expect_state: bool = True) -> StreamExecutionEnvironment:  # fmt: skip
+    """The environment holding the update job, ready for ``execute_async``; with ``expect_state`` the job
+    fails at its first batch if ``restore_from`` gave the engine no state."""
     update_dir = root / "update"
     update_dir.mkdir(exist_ok=True)
     env = create_env(settings(config, root, restore_from, parallelism, checkpoints))
     namespaces = Engine(config, MemoryStore()).namespaces
     lines = source_lines(env, config, update_dir)
-    batches = engine_graph(lines, UpdateFactory(config, str(update_dir)), namespaces, batch_size=config.update.batchSize,
+    batches = engine_graph(lines, UpdateFactory(config, str(update_dir), restore_from if expect_state else None), namespaces, batch_size=config.update.batchSize,
                            host_uid=HOST_UID, linger_ms=config.update.linger)  # fmt: skip
     batches.flat_map(RedisSink(config.inference.state), output_type=Types.BOOLEAN()).name("redis-sink").uid("redis-sink")
     return env

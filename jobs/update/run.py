@@ -76,7 +76,7 @@ def run_update(
     with UpdateLock(root):
         restored = restore_point(root, bootstrap, savepoint)
         say(f"restoring from {restored.origin}: {restored.path}")
-        watch = _submit(config, root, bootstrap["run"], restored, parallelism)
+        watch = _submit(config, root, bootstrap, restored, parallelism)
         say(f"job {watch.job_id} submitted")
         _run_until_stopped(watch, stop, progress, say, root, bootstrap["run"])
         say("stopping with a savepoint...")
@@ -99,7 +99,7 @@ def _bootstrap_manifest(root: Path) -> dict:
     return manifest
 
 
-def _submit(config: Config, root: Path, run: str, restored: RestorePoint, parallelism: int | None):
+def _submit(config: Config, root: Path, bootstrap: dict, restored: RestorePoint, parallelism: int | None):
     from jobs.flink.rest import FlinkRest
     from jobs.flink.runtime import rest_port_of
     from jobs.update.job import build_update_job
@@ -107,7 +107,7 @@ def _submit(config: Config, root: Path, run: str, restored: RestorePoint, parall
 
     bad_log = root / "update" / BAD_MESSAGES
     env = build_update_job(config, root, restored.path, parallelism or config.inference.parallelism,
-                           checkpoint_root(root, run))  # fmt: skip
+                           checkpoint_root(root, bootstrap["run"]), bootstrap.get("events", 0) > 0)  # fmt: skip
     bad_log.unlink(missing_ok=True)
     client = env.execute_async(JOB_NAME)
     return UpdateWatch(client, FlinkRest(rest_port_of(env)), JOB_NAME, config.inference.source.type, bad_log)

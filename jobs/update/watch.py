@@ -14,6 +14,8 @@ from jobs.flink.rest import FlinkRest, metric_name
 from jobs.update.run import UpdateProgress
 
 SOURCE_OPERATORS = {"kafka": "Source: kafka", "rest": "feedback-stream"}
+BATCHER = "timed-batcher"
+"""Lines read = records into the batcher's vertex (PyFlink fuses Python operators, renaming their metrics)."""
 
 
 class UpdateWatch:
@@ -22,9 +24,7 @@ class UpdateWatch:
     def __init__(self, client, rest: FlinkRest, job_name: str, source_type: str, bad_log: Path) -> None:
         self.client, self.rest, self.job_name = client, rest, job_name
         self.job_id = str(client.get_job_id())
-        operator = SOURCE_OPERATORS[source_type]
-        self.events_metric = metric_name(operator, "numRecordsOut")
-        self.lag_metric = metric_name(operator, "pendingRecords")
+        self.lag_metric = metric_name(SOURCE_OPERATORS[source_type], "pendingRecords")
         self.bad_log, self.bad_offset, self.bad = bad_log, 0, 0
         self.started = self.last_time = time.monotonic()
         self.events = 0
@@ -36,7 +36,7 @@ class UpdateWatch:
 
     def report(self) -> UpdateProgress:
         now = time.monotonic()
-        seen = self.rest.operator_sum(self.job_id, self.events_metric)
+        seen = self._lines_read()
         rate = 0.0
         if seen is not None:
             rate = max(seen - self.events, 0) / max(now - self.last_time, 1e-9)
@@ -45,6 +45,14 @@ class UpdateWatch:
         lag = self.rest.operator_sum(self.job_id, self.lag_metric)
         state = None if self.events else self.rest.job_state(self.job_id)
         return UpdateProgress(self.events, rate, lag, self.bad, self.checkpoint(), state)
+
+    def _lines_read(self) -> int | None:
+        for vertex in (self.rest.job(self.job_id) or {}).get("vertices", []):
+            if vertex["name"].startswith(BATCHER):
+                found = self.rest.get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/subtasks/metrics"
+                                      "?get=numRecordsIn&agg=sum")  # fmt: skip
+                return int(float(found[0]["sum"])) if found else None
+        return None
 
     def checkpoint(self) -> str | None:
         info = self.rest.get(f"/jobs/{self.job_id}/checkpoints") or {}
