@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -19,6 +17,8 @@ from tests.update_helpers import (
     copy_workdir,
     make_config,
     reference,
+    start_update,
+    stop_update,
     update_in_thread,
     wait_for_checkpoint,
     wait_for_values,
@@ -78,12 +78,6 @@ def test_bad_message_under_errors_fail_stops_the_job_naming_it(halves, kafka_bro
                                     "unexpected character, expected a string key: line 1 column 2 (char 1)")
 
 
-def _start_cli(config_path, log_path):
-    log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen([sys.executable, "-m", "jobs.cli", "update", str(config_path)], stdout=log, stderr=log,
-                            start_new_session=True, cwd=os.getcwd())  # fmt: skip
-
-
 def test_kill_9_mid_stream_then_restart_gives_the_same_values(halves, kafka_broker, redis_db, tmp_path):
     workdir = copy_workdir(halves, tmp_path / "wd")
     config = make_config(workdir, tmp_path, redis_db.port, kafka_source(kafka_broker, "crash"), batchSize=64)
@@ -92,18 +86,16 @@ def test_kill_9_mid_stream_then_restart_gives_the_same_values(halves, kafka_brok
     upload(config)
     part = len(halves.second) // 2
     produce(kafka_broker, "crash", [line.encode() for line in halves.second[:part]])
-    job = _start_cli(path, tmp_path / "update.log")
+    job = start_update(path, tmp_path / "update.log")
     wait_for_checkpoint(workdir)
     produce(kafka_broker, "crash", [line.encode() for line in halves.second[part:]])
     os.killpg(job.pid, signal.SIGKILL)
     job.wait(10)
-    job = _start_cli(path, tmp_path / "update.log")
+    job = start_update(path, tmp_path / "update.log")
     try:
         wait_for_values(redis_db.port, expected)
     finally:
-        stopped = subprocess.run([sys.executable, "-m", "jobs.cli", "update", "--stop", str(path)],
-                                 capture_output=True, text=True, timeout=120)  # fmt: skip
-        job.wait(60)
+        stopped = stop_update(path, job)
     log = (tmp_path / "update.log").read_text()
     assert "restoring from checkpoint: file:" in log, log
     manifest = read_update_manifest(workdir)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -17,18 +15,14 @@ from tests.update_helpers import (
     copy_workdir,
     make_config,
     reference,
+    start_update,
+    stop_update,
     wait_for_checkpoint,
     wait_for_values,
     write_config,
 )
 
 pytestmark = [pytest.mark.flink, pytest.mark.redis]
-
-
-def start_update(config_path, log_path):
-    log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen([sys.executable, "-m", "jobs.cli", "update", str(config_path)], stdout=log, stderr=log,
-                            start_new_session=True)  # fmt: skip
 
 
 def post(url: str, lines: list[str]) -> bool:
@@ -69,9 +63,7 @@ def test_acknowledged_feedback_survives_an_api_restart_and_a_killed_update_job(h
     try:
         wait_for_values(redis_db.port, expected)
     finally:
-        stopped = subprocess.run([sys.executable, "-m", "jobs.cli", "update", "--stop", str(path)],
-                                 capture_output=True, text=True, timeout=120)  # fmt: skip
-        job.wait(60)
+        stopped = stop_update(path, job)
     assert acked == halves.second
     assert stopped.returncode == 0, stopped.stderr
     assert "restoring from checkpoint: file:" in (tmp_path / "update.log").read_text()

@@ -13,13 +13,15 @@ import pytest
 from feature_ops.config import ConfigError
 from feature_ops.engine import Engine
 from feature_ops.events import parse_event
+from feature_ops.featureset import FeatureSet
 from feature_ops.rejects import InputError
+from feature_ops.routing import RouterEngine, apply_ops
 from feature_ops.store import MemoryStore
 from jobs.cli import main
 from jobs.errors import WorkdirError
 from jobs.flink.store import MapStateStore
 from jobs.generate import generate
-from jobs.update.engine import RS, US, UpdateEngine, split_line
+from jobs.update.engine import RS, US, UpdateRouter, split_line
 from jobs.update.kafka import connector_jars
 from jobs.update.resume import (
     UpdateLock,
@@ -28,6 +30,7 @@ from jobs.update.resume import (
     running_pid,
     write_update_manifest,
 )
+from jobs.update.sink import changed_items
 from serving.store import KeyLayout, ttl_items
 from tests.test_flink_runtime import FakeMapState
 from tests.update_helpers import make_config, write_config
@@ -125,43 +128,47 @@ def engine_lines(lines: list[str]) -> list[str]:
     return [f"t{US}0{US}{n}{US}{line}" for n, line in enumerate(lines)]
 
 
-def update_engine(tmp_path, config, restored=None) -> UpdateEngine:
-    states = {ns: FakeMapState() for ns in Engine(config, MemoryStore()).namespaces}
+def router(tmp_path, config, restored=None) -> UpdateRouter:
+    states = {ns: FakeMapState() for ns in RouterEngine(config, MemoryStore()).namespaces}
     (tmp_path / "update").mkdir(exist_ok=True)
-    return UpdateEngine(config, MapStateStore(states), str(tmp_path / "update"), restored)
+    return UpdateRouter(config, MapStateStore(states), str(tmp_path / "update"), restored)
 
 
-def test_a_batch_writes_what_upload_writes_for_the_records_it_changed(tmp_path, events):
+def test_the_state_hosts_write_what_upload_writes_for_the_records_they_changed(tmp_path, events):
     config = make_config(tmp_path, tmp_path, 6379, SOURCES["kafka"])
-    engine = update_engine(tmp_path, config)
-    items, count, bad = engine.process_batch(0, engine_lines(events))[0]
+    update = router(tmp_path, config)
+    update.process_batch(0, engine_lines(events))
+    ops = [op for bucket_ops in update.engine.take()[0].values() for op in bucket_ops]
+    features = FeatureSet(config.all_features)
+    store = MapStateStore({ns: FakeMapState() for ns in features.namespaces.values()})
+    apply_ops(features, store, ops)
+    items = changed_items(features, KeyLayout(features, "rs"), store, ops)
     reference = Engine(config, MemoryStore())
     for line in events:
         reference.process(parse_event(json.loads(line)))
-    layout = KeyLayout(reference.features, "rs")
-    assert (count, bad) == (len(events), 0)
-    assert sorted(items) == sorted(ttl_items(reference.features, layout, reference.latest(), reference.clock))
+    expected = ttl_items(reference.features, KeyLayout(reference.features, "rs"), reference.latest(), reference.clock)
+    assert sorted(item[:3] for item in items) == sorted(item[:3] for item in expected)
+    assert min(item[3] for item in items) > 0
 
 
 def test_bad_messages_are_logged_with_their_location_or_stop_the_job(tmp_path, events):
     config = make_config(tmp_path, tmp_path, 6379, SOURCES["kafka"])
-    engine = update_engine(tmp_path, config)
-    lines = [*engine_lines([events[0], "[1"]), f"t{US}1{US}9{US}\x00message is not valid UTF-8"]
-    _, events, bad = engine.process_batch(0, lines)[0]
-    assert (events, bad) == (1, 2)
+    update = router(tmp_path, config)
+    update.process_batch(0, [*engine_lines([events[0], "[1"]), f"t{US}1{US}9{US}\x00message is not valid UTF-8"])
+    assert update.engine.stats[parse_event(json.loads(events[0])).kind] == 1
     assert (tmp_path / "update" / "bad-messages.log").read_text() == (
         "topic t, partition 0, offset 1: invalid JSON: unexpected end of data: line 1 column 3 (char 2)\n"
         "topic t, partition 1, offset 9: message is not valid UTF-8\n")  # fmt: skip
-    strict = update_engine(tmp_path, make_config(tmp_path, tmp_path, 6379, SOURCES["kafka"], errors="fail"))
+    strict = router(tmp_path, make_config(tmp_path, tmp_path, 6379, SOURCES["kafka"], errors="fail"))
     with pytest.raises(InputError) as e:
         strict.process_batch(0, engine_lines(["{}"]))
     assert str(e.value) == "topic t, partition 0, offset 0: required field 'event' is missing"
 
 
 def test_a_restore_that_brought_no_state_stops_the_job(tmp_path, events):
-    engine = update_engine(tmp_path, make_config(tmp_path, tmp_path, 6379, SOURCES["kafka"]), restored="file:/sp")
+    update = router(tmp_path, make_config(tmp_path, tmp_path, 6379, SOURCES["kafka"]), restored="file:/sp")
     with pytest.raises(RuntimeError) as e:
-        engine.process_batch(0, engine_lines(events[:1]))
+        update.process_batch(0, engine_lines(events[:1]))
     assert str(e.value) == ("restored no feature state from file:/sp: it was written by another job graph (or another "
                             "execution mode); run the bootstrap again with this version")  # fmt: skip
 

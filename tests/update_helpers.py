@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -95,6 +97,23 @@ def wait_for_values(port: int, expected: dict, failed=lambda: None, timeout: flo
             differ = sorted(k for k in set(got) | set(expected) if got.get(k) != expected.get(k))
             raise AssertionError(f"{len(differ)} keys differ after {timeout:.0f} s, e.g. {differ[:5]}")
         time.sleep(0.5)
+
+
+def start_update(config_path: Path, log_path: Path) -> subprocess.Popen:
+    """``rankstream update CONFIG`` in its own process group (so a test can kill -9 it with its JVM)."""
+    log = open(log_path, "ab")  # noqa: SIM115 - the child holds it
+    process = subprocess.Popen([sys.executable, "-m", "jobs.cli", "update", str(config_path)], stdout=log, stderr=log,
+                               start_new_session=True)  # fmt: skip
+    log.close()
+    return process
+
+
+def stop_update(config_path: Path, job: subprocess.Popen) -> subprocess.CompletedProcess:
+    """``rankstream update --stop CONFIG``, then wait for the job's process."""
+    stopped = subprocess.run([sys.executable, "-m", "jobs.cli", "update", "--stop", str(config_path)],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    job.wait(60)
+    return stopped
 
 
 def wait_for_checkpoint(workdir: Path, timeout: float = 90.0) -> None:

@@ -40,6 +40,7 @@ from feature_ops.store import MemoryStore
 from jobs.flink.errors import EngineError
 from jobs.flink.host import Batcher, signal_done
 from jobs.flink.store import MapStateStore
+from jobs.flink.timed_batcher import timed_batches
 
 
 class KeyedRouter(ABC):
@@ -74,6 +75,12 @@ class KeyedFactory(ABC):
 
     @abstractmethod
     def sink(self) -> KeyedSink: ...
+
+    def state_listener(self) -> Any:
+        """Called by every state subtask as ``listener(features, store, ops)`` after a record's ops are applied and
+        before they are written through (``store.changed()`` names what they changed; the update job writes those
+        records to Redis), after ``listener.open()``; None (the default) when nobody listens."""
+        return None
 
 
 def _map_states(runtime_context: RuntimeContext, namespaces: list[str]) -> dict[str, Any]:
@@ -136,12 +143,14 @@ def routed_records(engine: RouterEngine, batch: int, final: bool) -> Iterator[tu
 class StateHost(KeyedProcessFunction):
     """Keyed by bucket: the feature state of the bucket's scope ids in one MapState per namespace."""
 
-    def __init__(self, config: Config) -> None:
-        self.config = config
+    def __init__(self, config: Config, listener: Any = None) -> None:
+        self.config, self.listener = config, listener
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.features = FeatureSet(self.config.all_features)
         self.states = _map_states(runtime_context, list(self.features.namespaces.values()))
+        if self.listener is not None:
+            self.listener.open()
         self.stores: dict[int, MapStateStore] = {}
         self.subtask, self.received = subtask_index(runtime_context), 0
         """This subtask's index and the writes and reads it has applied (the test of the spread reads them)."""
@@ -153,6 +162,8 @@ class StateHost(KeyedProcessFunction):
         if store is None:
             store = self.stores[bucket] = MapStateStore(self.states)
         answers = apply_ops(self.features, store, ops)
+        if self.listener is not None:
+            self.listener(self.features, store, ops)
         store.flush()
         if gather is not None:
             yield "G", batch, *gather
@@ -236,11 +247,16 @@ def _is(*tags: str):
 
 
 def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None, *, batch_size: int,
-                uid: str) -> DataStream:  # fmt: skip
-    """Lines (in input order) -> the keyed graph above; returns the sink's (empty) output stream."""
+                uid: str, linger_ms: int | None = None) -> DataStream:  # fmt: skip
+    """Lines (in input order) -> the keyed graph above; returns the sink's (empty) output stream. With
+    ``linger_ms`` (the update job) batches also close that long after their first line (``timed_batches``)."""
     pickled = Types.PICKLED_BYTE_ARRAY()
+    if linger_ms is None:
+        batches = lines.flat_map(Batcher(batch_size), output_type=pickled).name("batcher").uid("batcher").set_parallelism(1)
+    else:
+        batches = timed_batches(lines, batch_size, linger_ms)
     routed = (
-        lines.flat_map(Batcher(batch_size), output_type=pickled).name("batcher").uid("batcher").set_parallelism(1)
+        batches
         .key_by(_shard, key_type=Types.INT())
         .process(RouterHost(factory), output_type=pickled).name("router").uid(f"{uid}-router")
         .set_parallelism(1).set_max_parallelism(BUCKETS)
@@ -252,7 +268,7 @@ def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None,
 
     parts = (
         only(routed, "S", p1=True).key_by(_bucket, key_type=Types.INT())
-        .process(StateHost(factory.config), output_type=pickled).name("feature-state").uid(f"{uid}-state")
+        .process(StateHost(factory.config, factory.state_listener()), output_type=pickled).name("feature-state").uid(f"{uid}-state")
         .set_max_parallelism(BUCKETS)
     )
     values = (

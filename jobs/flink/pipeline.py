@@ -57,8 +57,8 @@ def engine_graph(
     A ``KeyedFactory`` (the bootstrap's) runs on the keyed graph instead (``jobs.flink.keyed``): feature
     state partitioned by scope id over the job's parallelism, ``maxParallelism`` 128.
     """
-    if isinstance(engine_factory, KeyedFactory) and linger_ms is None:
-        return keyed_graph(lines, engine_factory, done_file, batch_size=batch_size, uid=host_uid)
+    if isinstance(engine_factory, KeyedFactory):
+        return keyed_graph(lines, engine_factory, done_file, batch_size=batch_size, uid=host_uid, linger_ms=linger_ms)
     if linger_ms is not None:
         batches = timed_batches(lines, batch_size, linger_ms)
     else:

@@ -1,13 +1,12 @@
-"""What the update job's engine host runs per batch: source lines -> events -> the shared ``Engine`` -> the
-encoded Redis items of every state record the batch changed.
+"""The update job on the keyed graph (``jobs.flink.keyed``): its router turns source lines into events for the
+shared ``RouterEngine``; its state listener (``jobs.update.sink``) writes the records each bucket changed.
 
 A source line carries where it came from, so a bad message is reported with it:
 ``topic<US>partition<US>offset<US>value`` from Kafka (``jobs/flink/java/KafkaLineDeserializer.java``),
 ``<RS>stream id<US>value`` from the feedback stream (``jobs.update.feedback``). A value starting with NUL is
-the reason the source could not decode the message (not UTF-8, no value). Items follow ``serving.store``
-exactly as ``rankstream upload`` writes them: same keys, fields, codec, and TTL remaining at the engine's
-clock (its latest event time). Rejected messages are appended to ``<workdir>/update/bad-messages.log``
-for the driver to print; under ``update.errors: fail`` the first one stops the job.
+the reason the source could not decode the message (not UTF-8, no value). Rejected messages are appended to
+``<workdir>/update/bad-messages.log`` for the driver to print; under ``update.errors: fail`` the first one stops
+the job. The update job writes no datasets: its sink drops the clickthroughs the graph still assembles.
 """
 
 from __future__ import annotations
@@ -16,9 +15,10 @@ from pathlib import Path
 
 from feature_ops.config import Config
 from feature_ops.decoder import LineDecoder
-from feature_ops.engine import Engine
 from feature_ops.rejects import Rejects
-from serving.store import Item, KeyLayout, ttl_items
+from feature_ops.routing import RouterEngine
+from jobs.flink.keyed import KeyedFactory, KeyedRouter, KeyedSink
+from jobs.update.sink import StateWriter
 
 US, RS = "\x1f", "\x1e"
 BAD_MESSAGES = "bad-messages.log"
@@ -33,27 +33,21 @@ def split_line(line: str, stream: str = "feedback") -> tuple[str, str]:
     return f"topic {topic}, partition {partition}, offset {offset}", text
 
 
-class UpdateEngine:
-    """``process_batch`` returns ``[(items, events, bad messages)]`` for the batch; ``store`` is the host's
-    ``MapStateStore``, whose ``changed()`` names the records the batch wrote."""
+class UpdateRouter(KeyedRouter):
+    """Decodes each batch's lines (keeping where they came from) into the router's engine."""
 
     def __init__(self, config: Config, store, update_dir: str, restored: str | None = None) -> None:
-        self.store, self.config, self.restored = store, config, restored
-        self.engine = Engine(config, store)
-        self.features = self.engine.features
-        self.states = {ns: state for state, ns in self.features.namespaces.items()}
-        prefix = getattr(config.inference.state, "prefix", "rs")
-        self.layout = KeyLayout(self.features, prefix)
-        self.stream = self.layout.feedback
+        self.config, self.restored = config, restored
+        self.engine = RouterEngine(config, store)
+        self.stream = f"{getattr(config.inference.state, 'prefix', 'rs')}@feedback"
         self.rejects = Rejects(config.update.errors, keep=1_000_000)
         self.decode = LineDecoder(self.rejects)
         self.bad_log = Path(update_dir) / BAD_MESSAGES
 
-    def process_batch(self, first: int, lines: list[str]) -> list:
+    def process_batch(self, first: int, lines: list[str]) -> None:
         if self.restored is not None:
             self._check_restored()
         self.decode.window = self.config.bootstrap.timestamps.window()
-        events = 0
         try:
             for line in lines:
                 location, text = split_line(line, self.stream)
@@ -63,26 +57,11 @@ class UpdateEngine:
                 event = self.decode(text, location)
                 if event is not None:
                     self.engine.process(event)
-                    events += 1
         finally:
-            bad = self._log_rejects()
-        return [(self.changes(), events, bad)]
+            self._log_rejects()
 
-    def finish(self) -> list:
-        return []
-
-    def changes(self) -> list[Item]:
-        """Encoded (key, field, value, ttl) of every feature record written since the host's last flush."""
-        changed = []
-        for ns, keys in self.store.changed().items():
-            state = self.states.get(ns)
-            if state is None:
-                continue
-            for sid in sorted(keys):
-                record = self.store.get(ns, sid)
-                if record is not None:
-                    changed.append((state, sid, record))
-        return list(ttl_items(self.features, self.layout, changed, self.engine.clock))
+    def finish(self) -> None:
+        return None
 
     def _check_restored(self) -> None:
         """A savepoint of another graph restores "successfully" into empty state (Flink drops unclaimed state):
@@ -92,20 +71,33 @@ class UpdateEngine:
                                "(or another execution mode); run the bootstrap again with this version")
         self.restored = None
 
-    def _log_rejects(self) -> int:
+    def _log_rejects(self) -> None:
         messages, self.rejects.messages = self.rejects.messages, []
         if messages:
             with open(self.bad_log, "a", encoding="utf-8") as f:
                 f.write("".join(m.replace("\n", " ") + "\n" for m in messages))
-        return len(messages)
 
 
-class UpdateFactory:
-    """Picklable ``factory(store) -> UpdateEngine`` shipped to the engine host."""
+class NoDatasets(KeyedSink):
+    def add(self, clickthrough) -> None:
+        return None
+
+    def finish(self, latest, subtasks) -> None:
+        return None
+
+
+class UpdateFactory(KeyedFactory):
+    """Picklable: the update job's router, sink and state listener for ``engine_graph``. ``restored``: the
+    savepoint or checkpoint of a run that processed events (its state must not be empty)."""
 
     def __init__(self, config: Config, update_dir: str, restored: str | None = None) -> None:
         self.config, self.update_dir, self.restored = config, update_dir, restored
-        """``restored``: the savepoint or checkpoint of a run that processed events (its state must not be empty)."""
 
-    def __call__(self, store) -> UpdateEngine:
-        return UpdateEngine(self.config, store, self.update_dir, self.restored)
+    def router(self, store) -> UpdateRouter:
+        return UpdateRouter(self.config, store, self.update_dir, self.restored)
+
+    def sink(self) -> NoDatasets:
+        return NoDatasets()
+
+    def state_listener(self) -> StateWriter:
+        return StateWriter(self.config)

@@ -4,10 +4,10 @@
 
     kafka (KafkaSource, offsets in checkpoints) | feedback stream (timer-driven reader, position in state)  p1
       -> timed batcher: batches of update.batchSize, closed update.linger after their first line (ListState)
-      -> key_by(shard) -> EngineHost uid "feature-engine": the bootstrap's state, restored from its savepoint
-      -> redis-sink: each batch's changed records, one pipelined round trip
+      -> the bootstrap's keyed graph (``jobs.flink.keyed``, uids "feature-engine-*"): router (p1) ->
+         feature state by scope id (P subtasks), each writing the records it changed to Redis (``StateWriter``)
 
-The host keeps the bootstrap's uid, state names and execution mode (thread), so it restores the bootstrap's
+The graph keeps the bootstrap's uids, state names and execution mode (thread), so it restores the bootstrap's
 savepoint; other operators have their own uids (``ignore-unclaimed-state`` drops the bootstrap's source).
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyflink.common import Types
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
 from feature_ops.config import Config, ConfigError
@@ -26,7 +25,6 @@ from jobs.flink.bootstrap import HOST_UID
 from jobs.flink.pipeline import engine_graph
 from jobs.flink.runtime import create_env, flink_configuration
 from jobs.update.engine import UpdateFactory
-from jobs.update.sink import RedisSink
 
 BUFFER_TIMEOUT = "5ms"
 """How long a record may wait in a network buffer between operators (Flink's default, 100 ms, per hop)."""
@@ -85,7 +83,7 @@ def build_update_job(config: Config, root: Path, restore_from: str | None, paral
     env = create_env(settings(config, root, restore_from, parallelism, checkpoints))
     namespaces = Engine(config, MemoryStore()).namespaces
     lines = source_lines(env, config, update_dir)
-    batches = engine_graph(lines, UpdateFactory(config, str(update_dir), restore_from if expect_state else None), namespaces, batch_size=config.update.batchSize,
-                           host_uid=HOST_UID, linger_ms=config.update.linger)  # fmt: skip
-    batches.flat_map(RedisSink(config.inference.state), output_type=Types.BOOLEAN()).name("redis-sink").uid("redis-sink")
+    factory = UpdateFactory(config, str(update_dir), restore_from if expect_state else None)
+    engine_graph(lines, factory, namespaces, batch_size=config.update.batchSize, host_uid=HOST_UID,
+                 linger_ms=config.update.linger)  # fmt: skip
     return env
