@@ -168,6 +168,8 @@ class RedisState(BaseModel):
     db: int = 0
     format: Literal["binary", "json", "protobuf"] = "binary"
     prefix: str = "rs"
+    timeout: PositiveDuration = 500
+    """Socket timeout of every Redis call (connect, send, read): a hung Redis costs a request this long, then 503."""
 
 
 class MemoryState(BaseModel):
@@ -180,14 +182,40 @@ class MemoryState(BaseModel):
 StateConfig = Annotated[RedisState | MemoryState, Field(discriminator="type")]
 
 
+class AuthConfig(BaseModel):
+    """Bearer token the API requires on ``endpoints``: ``tokenEnv`` names the environment variable that holds
+    it (keeps the secret out of the file), or ``token`` gives it inline; exactly one of them."""
+
+    model_config = STRICT
+    token: str | None = Field(None, min_length=1)
+    tokenEnv: str | None = Field(None, min_length=1)
+    endpoints: list[Literal["rank", "feedback", "health", "metrics", "openapi"]] = ["feedback"]
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AuthConfig:
+        if (self.token is None) == (self.tokenEnv is None):
+            raise ValueError("set exactly one of token and tokenEnv (the environment variable holding the token)")
+        return self
+
+
+class FeedbackConfig(BaseModel):
+    model_config = STRICT
+    maxLength: int = Field(1_000_000, gt=0)
+    """The ``<prefix>@feedback`` stream is trimmed to about this many events (``XADD MAXLEN ~``)."""
+
+
 class InferenceConfig(BaseModel):
     model_config = STRICT
     port: Port = 8080
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"
     parallelism: int = Field(1, gt=0)
     source: EventSource
     state: StateConfig
     maxBodyBytes: int = Field(10 * 1024 * 1024, gt=0)
+    maxItems: int = Field(1000, gt=0)
+    maxHeaderBytes: int = Field(16 * 1024, gt=0)
+    auth: AuthConfig | None = None
+    feedback: FeedbackConfig = FeedbackConfig()
 
 
 class ClickthroughConfig(BaseModel):

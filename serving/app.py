@@ -1,8 +1,11 @@
 """The reranking API (Starlette): ``POST /rank/{model}``, ``POST /feedback``, ``GET /health``,
 ``GET /metrics``, ``GET /openapi.json``.
 
-Resources (store, models, feedback sink, metrics) belong to the app's lifespan. Every failure is an
-``ApiError`` (or an ``EventError``, reported as 400) turned into ``{"error": message}`` by one handler.
+Resources (store, models, feedback sink, metrics, worker threads) belong to the app's lifespan. Every
+failure is an ``ApiError`` (or an ``EventError``, reported as 400) turned into ``{"error": message}`` by one
+handler. Store round trips and whole feedback requests run on the resources' worker threads, ranking
+computes on the event loop (``serving.resources``). ``guarded`` routes check the bearer token of
+``inference.auth``; ``HeaderLimit`` refuses oversized headers before routing.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import contextlib
 import gc
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import orjson
 from starlette.applications import Starlette
@@ -20,9 +24,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from feature_ops.config import Config
-from feature_ops.events import EventError, parse_ranking_request
-from serving.errors import ApiError, BadRequest, ModelNotConfigured, PayloadTooLarge, StoreUnavailable
-from serving.feedback import parse_feedback
+from feature_ops.events import EventError
+from feature_ops.timestamps import TimeWindow
+from serving.bodies import ranking_request, read_body
+from serving.errors import ApiError, BadRequest, ModelNotConfigured, StoreUnavailable, error_response
+from serving.feedback import Parsed, parse_feedback
+from serving.header_limit import HeaderLimit
 from serving.metrics import MetricsMiddleware
 from serving.openapi import SPEC
 from serving.resources import Resources, load_resources
@@ -43,23 +50,29 @@ async def rank(request: Request) -> Response:
     if pipeline is None:
         raise ModelNotConfigured(name)
     explain = _flag(request, "explain")
-    ranking = parse_ranking_request(_parse_json(await read_body(request)))
-    items = pipeline.rank(ranking, explain)
+    body = await read_body(request, res.config.inference.maxBodyBytes)
+    items = await pipeline.rank(ranking_request(body, res.config.inference.maxItems), explain)
     return json_response({"items": items, "took": round((time.perf_counter() - start) * 1000, 3)})
 
 
 async def feedback(request: Request) -> Response:
     res: Resources = request.app.state.resources
-    parsed = parse_feedback(await read_body(request), res.config.bootstrap.timestamps.window())
-    res.sink.accept(parsed.events)
+    raw = await read_body(request, res.config.inference.maxBodyBytes)
+    parsed = await res.run(_accept, res.sink, raw, res.config.bootstrap.timestamps.window())
     res.metrics.feedback.labels("accepted").inc(len(parsed.events))
     res.metrics.feedback.labels("rejected").inc(parsed.rejected)
     body = {"accepted": len(parsed.events), "rejected": parsed.rejected, "errors": parsed.errors}
     return json_response(body, 400 if parsed.rejected and not parsed.events else 200)
 
 
+def _accept(sink, body: bytes, window: TimeWindow) -> Parsed:
+    parsed = parse_feedback(body, window)
+    sink.accept(parsed.events)
+    return parsed
+
+
 async def health(request: Request) -> Response:
-    reasons = request.app.state.resources.health()
+    reasons = await request.app.state.resources.health()
     if reasons:
         return json_response({"status": "unavailable", "reasons": reasons}, 503)
     return json_response({"status": "ok"})
@@ -73,30 +86,6 @@ async def openapi(request: Request) -> Response:
     return json_response(SPEC)
 
 
-async def read_body(request: Request) -> bytes:
-    """The body, refusing more than ``inference.maxBodyBytes`` (by header, then while streaming)."""
-    limit = request.app.state.resources.config.inference.maxBodyBytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _parse_json(body: bytes):
-    if not body.strip():
-        raise BadRequest("request body is empty: send a ranking request as a JSON object")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        raise BadRequest(f"request body is not valid JSON: {e}") from None
-
-
 def _flag(request: Request, name: str) -> bool:
     raw = request.query_params.get(name, "false").lower()
     if raw not in _FLAGS:
@@ -108,7 +97,7 @@ async def api_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StoreUnavailable):
         request.app.state.resources.metrics.store_errors.inc()
     if isinstance(exc, ApiError):
-        return json_response({"error": exc.message}, exc.status)
+        return error_response(exc)
     if isinstance(exc, EventError):
         return json_response({"error": str(exc)}, 400)
     assert isinstance(exc, HTTPException)
@@ -120,12 +109,25 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     return json_response({"error": "internal error: see the API log"}, 500)
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def guarded(endpoint: str, handler: Handler) -> Handler:
+    """``handler`` behind the bearer-token check of ``inference.auth`` for ``endpoint``."""
+
+    async def checked(request: Request) -> Response:
+        request.app.state.resources.auth.check(endpoint, request.headers.get("authorization"))
+        return await handler(request)
+
+    return checked
+
+
 ROUTES = [
-    Route("/rank/{model}", rank, methods=["POST"]),
-    Route("/feedback", feedback, methods=["POST"]),
-    Route("/health", health, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
-    Route("/openapi.json", openapi, methods=["GET"]),
+    Route("/rank/{model}", guarded("rank", rank), methods=["POST"]),
+    Route("/feedback", guarded("feedback", feedback), methods=["POST"]),
+    Route("/health", guarded("health", health), methods=["GET"]),
+    Route("/metrics", guarded("metrics", metrics), methods=["GET"]),
+    Route("/openapi.json", guarded("openapi", openapi), methods=["GET"]),
 ]
 
 
@@ -136,7 +138,7 @@ def create_app(config: Config, resources: Resources | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         app.state.resources = resources or load_resources(config)
-        app.state.resources.warm_up()
+        await app.state.resources.warm_up()
         yield
         app.state.resources.close()
 
@@ -147,15 +149,27 @@ def create_app(config: Config, resources: Resources | None = None) -> Starlette:
             ApiError: api_error, EventError: api_error, HTTPException: api_error, Exception: internal_error,
         },
     )  # fmt: skip
+    app.add_middleware(HeaderLimit, limit=config.inference.maxHeaderBytes)
     app.add_middleware(MetricsMiddleware)
     return app
+
+
+def server_config(config: Config, app: Starlette, host: str | None = None, port: int | None = None):
+    """uvicorn's settings: one worker (uvloop and httptools when installed) on inference.host:port unless
+    overridden, no access log, h11's header limit at inference.maxHeaderBytes."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=host or config.inference.host, port=config.inference.port if port is None else port,
+        log_level="warning", access_log=False, h11_max_incomplete_event_size=config.inference.maxHeaderBytes,
+    )  # fmt: skip
 
 
 def serve(
     config: Config, host: str | None = None, port: int | None = None, values=None, item_fields=None, sessions=None
 ) -> None:
-    """Run the API with uvicorn (one worker; uvloop and httptools when installed) on inference.host:port
-    unless overridden; ``values``, ``item_fields`` and ``sessions`` seed memory state (see ``load_resources``).
+    """Run the API (``server_config``); ``values``, ``item_fields`` and ``sessions`` seed memory state (see
+    ``load_resources``).
 
     Everything loaded so far (modules, models, features) is moved out of the garbage collector's reach
     (``gc.freeze``): a full collection over it paused requests for up to ~90 ms, the whole p99 at 300 items.
@@ -165,7 +179,4 @@ def serve(
     app = create_app(config, load_resources(config, values=values, item_fields=item_fields, sessions=sessions))
     gc.collect()
     gc.freeze()
-    uvicorn.run(
-        app, host=host or config.inference.host, port=port or config.inference.port, log_level="warning",
-        access_log=False,
-    )  # fmt: skip
+    uvicorn.Server(server_config(config, app, host, port)).run()

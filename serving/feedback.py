@@ -11,6 +11,7 @@ are re-encoded into the memory value store, so later /rank calls see them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,7 +123,8 @@ class DirtyStore(MemoryStore):
 
 
 class EngineSink:
-    """Standalone mode: applies events with the shared Engine and republishes the changed records."""
+    """Standalone mode: applies events with the shared Engine and republishes the changed records, one
+    request at a time (requests run on worker threads; the engine is not thread-safe)."""
 
     def __init__(self, config: Config, store: ValueStore, layout: KeyLayout, seed, item_fields=(), sessions=()) -> None:
         self.state = DirtyStore()
@@ -135,13 +137,15 @@ class EngineSink:
         self.clock = max((r[1] for ns in self.state.data.values() for r in ns.values()), default=0)
         self.engine.seed_item_fields(item_fields)
         self.engine.seed_sessions(sessions)
+        self.lock = threading.Lock()
         self.publish()
 
     def accept(self, events: list[tuple[Event, Any]]) -> None:
-        for event, _ in sorted(events, key=lambda pair: pair[0].timestamp):
-            self.engine.process(event)
-            self.clock = max(self.clock, event.timestamp)
-        self.publish()
+        with self.lock:
+            for event, _ in sorted(events, key=lambda pair: pair[0].timestamp):
+                self.engine.process(event)
+                self.clock = max(self.clock, event.timestamp)
+            self.publish()
 
     def publish(self) -> int:
         changed = []

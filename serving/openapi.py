@@ -85,9 +85,11 @@ SPEC = {
             "responses": {
                 "200": {"description": "items by descending score", **_json(_RANK_RESPONSE)},
                 "400": _error("invalid JSON or a field that does not match the schema"),
+                "401": _error("bearer token missing or wrong (only when inference.auth protects rank)"),
                 "404": _error("model is not configured"),
-                "413": _error("body larger than inference.maxBodyBytes"),
-                "503": _error("state store unreachable or model not loaded"),
+                "413": _error("body larger than inference.maxBodyBytes or more items than inference.maxItems"),
+                "431": _error("headers larger than inference.maxHeaderBytes"),
+                "503": _error("state store unreachable (or no answer within inference.state.timeout) or model not loaded"),
             },
         }},
         "/feedback": {"post": {
@@ -103,11 +105,13 @@ SPEC = {
                 "200": {"description": "accepted and rejected counts", **_json(_FEEDBACK_RESPONSE)},
                 "400": {"description": "empty body (an error) or no event accepted (the counts and reasons)",
                         **_json({"oneOf": [{"$ref": "#/components/schemas/Error"}, _FEEDBACK_RESPONSE]})},
+                "401": _error("bearer token missing or wrong (inference.auth protects feedback by default)"),
                 "413": _error("body larger than inference.maxBodyBytes"),
-                "503": _error("state store unreachable"),
+                "431": _error("headers larger than inference.maxHeaderBytes"),
+                "503": _error("state store unreachable (or no answer within inference.state.timeout)"),
             },
         }},
-        "/health": {"get": {"summary": "200 when every model is loaded and the store answers", "responses": {
+        "/health": {"get": {"summary": "200 when every model is loaded and the store answers within 50 ms", "responses": {
             "200": {"description": "healthy"}, "503": {"description": "reasons"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text format"}}}},
     },

@@ -5,11 +5,16 @@ Everything that does not depend on the request (feature set, key prefixes, specs
 once when the API starts. Decoded records are cached by their encoded bytes, per state and per whole hash
 read (a row: the tuple of one scope id's field values), so an unchanged item costs one dict lookup; identical
 bytes always decode to the same record, so the cache can never serve a stale value.
+
+Ranking is a coroutine: the computing runs on the event loop, one request at a time, and the store round
+trips go through ``read``. The API hands a blocking store's reads to worker threads (``serving.resources``),
+so a slow or hung store only holds the requests waiting on it; ``read`` defaults to calling the store.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,17 +25,20 @@ from feature_ops.events import RankingEvent
 from feature_ops.featureset import ColumnReader, FeatureSet, row_matrix
 from serving.errors import ServiceUnavailable
 from serving.models import Scorer
-from serving.store import KeyLayout, ValueStore
+from serving.store import KeyLayout, Lookup, ValueStore
 
 CACHE_LIMIT = 200_000
+Read = Callable[[Sequence[Lookup]], Awaitable[list[list[bytes | None]]]]
+"""An awaitable ``ValueStore.get_many``."""
 
 
 class RankPipeline:
     """Ranks requests for one model against a value store."""
 
-    def __init__(self, config: Config, scorer: Scorer, store: ValueStore, prefix: str) -> None:
+    def __init__(self, config: Config, scorer: Scorer, store: ValueStore, prefix: str, read: Read | None = None) -> None:
         self.scorer = scorer
         self.store = store
+        self.read = read or self._read
         self.features = FeatureSet([config.feature(n) for n in scorer.features])
         self.layout = KeyLayout(self.features, prefix)
         self.names = list(scorer.features)
@@ -42,14 +50,14 @@ class RankPipeline:
         self.blobs: dict[str, dict[bytes, tuple]] = {state: {} for state in self.specs}
         self.cached = 0
 
-    def rank(self, request: RankingEvent, explain: bool) -> list[dict[str, Any]]:
+    async def rank(self, request: RankingEvent, explain: bool) -> list[dict[str, Any]]:
         if self.scorer.error is not None:
             raise ServiceUnavailable(f"model '{self.scorer.name}' is not loaded: {self.scorer.error}")
-        columns = self.fetch(request)
+        columns = await self.fetch(request)
         reader = ColumnReader(self.features, columns, request.timestamp)
         dependent = self.features.dependent_keys(request, reader, request.timestamp)
         if dependent:  # a second round trip, only for features that need one (rate over item.<field>)
-            columns.update(self.fetch_states(dependent))
+            columns.update(await self.fetch_states(dependent))
             reader = ColumnReader(self.features, columns, request.timestamp)
         values = self.features.values(request, reader, request.timestamp, online=True)
         matrix = self.matrix(values, len(request.items))
@@ -61,7 +69,7 @@ class RankPipeline:
             self.explain(out, order, matrix)
         return out
 
-    def fetch(self, request: RankingEvent) -> dict[str, tuple[list[str], tuple]]:
+    async def fetch(self, request: RankingEvent) -> dict[str, tuple[list[str], tuple]]:
         """Per state read, (its scope ids, their stored records in that order): one store round trip, one
         hash per scope id. The states read for the same scope ids (``FeatureSet.key_groups``: every item's,
         say) are fetched and decoded together, a row per scope id."""
@@ -70,7 +78,7 @@ class RankPipeline:
             fields, cache = self._shape(tuple(states))
             lookups += [(prefix + sid, fields) for sid in sids]
             plan.append((sids, states, cache))
-        replies = self.store.get_many(lookups)
+        replies = await self.read(lookups)
         columns: dict[str, tuple[list[str], tuple]] = {}
         start = 0
         for sids, states, cache in plan:
@@ -82,16 +90,19 @@ class RankPipeline:
             start = end
         return columns
 
-    def fetch_states(self, wanted: dict[str, list[str]]) -> dict[str, tuple[list[str], tuple]]:
+    async def fetch_states(self, wanted: dict[str, list[str]]) -> dict[str, tuple[list[str], tuple]]:
         """Per state, the records of the given scope ids: one store round trip."""
         prefix = self.layout.key_prefix
         lookups = [(prefix + sid, (self.namespaces[state],)) for state, sids in wanted.items() for sid in sids]
-        replies = iter(self.store.get_many(lookups))
+        replies = iter(await self.read(lookups))
         out = {}
         for state, sids in wanted.items():
             blobs = [next(replies)[0] for _ in sids]
             out[state] = (sids, tuple(None if blob is None else self._decode(state, blob) for blob in blobs))
         return out
+
+    async def _read(self, lookups: Sequence[Lookup]) -> list[list[bytes | None]]:
+        return self.store.get_many(lookups)
 
     def matrix(self, values: dict[str, list], n: int) -> np.ndarray:
         """(items x model columns) float64, in the scorer's column order."""

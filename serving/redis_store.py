@@ -4,9 +4,13 @@ Every call is one round trip (writes: one per batch). Reads bypass redis-py's pe
 machinery: the ``HMGET`` commands are packed by hand (the fields part once per distinct field list) and the
 replies are read straight from the connection (from redis-py's hiredis reader itself when it has one),
 which turns ~100 commands into microseconds of Python.
-Connection errors become ``StoreUnavailable`` (HTTP 503); a read that lost its connection is retried once
-on a fresh one, so the API recovers by itself when Redis comes back. A key holding another type
-(written by something else) reads as missing.
+Every call has a socket timeout (``inference.state.timeout``). Every failure to talk to Redis becomes
+``StoreUnavailable`` (HTTP 503): redis-py's connection and timeout errors and the built-in ``OSError`` family
+(``ConnectionResetError``, ``TimeoutError``) that the hiredis read path raises. A read that lost its connection
+is retried once on a fresh one, so the API recovers by itself when Redis comes back; a timeout is not
+retried (a hung Redis costs one timeout, not two). A key holding another type (written by something else)
+reads as missing. Feedback goes to the stream with ``XADD MAXLEN ~ max_feedback``: Redis trims whole
+stream nodes, so the stream holds about ``max_feedback`` events (at most one node, ~100 events, more).
 Writes follow the TTL rule of ``serving.store``: ``HSET`` the fields, then ``PEXPIRE key ttl NX`` (a new
 key) and ``PEXPIRE key ttl GT`` (a key that would otherwise expire before its longest-lived field).
 """
@@ -22,7 +26,9 @@ from redis.retry import Retry
 from serving.errors import StoreUnavailable
 from serving.store import Item, Lookup, group_items
 
-_DOWN = (redis.ConnectionError, redis.TimeoutError)
+_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
+_BROKEN = (redis.ConnectionError, ConnectionError)
+"""A dropped connection (EOF or reset): worth one retry on a fresh connection."""
 
 try:  # the hiredis parser's "need more bytes" marker: reads use it directly when present (``_read_hiredis``)
     from redis._parsers.hiredis import NOT_ENOUGH_DATA as _NOT_ENOUGH_DATA
@@ -31,14 +37,17 @@ except ImportError:  # another redis-py layout: read through the public connecti
 
 
 class RedisValueStore:
-    """redis-py (hiredis parser when installed) over one connection pool."""
+    """redis-py (hiredis parser when installed) over one connection pool (thread-safe)."""
+
+    blocking = True
 
     def __init__(
-        self, host: str, port: int, db: int = 0, prefix: str = "rs", timeout: float = 1.0, batch: int = 1000
-    ) -> None:
-        self.where = f"{host}:{port}/{db}"
+        self, host: str, port: int, db: int = 0, prefix: str = "rs", timeout: float = 1.0, batch: int = 1000,
+        max_feedback: int = 1_000_000,
+    ) -> None:  # fmt: skip
+        self.name = f"redis {host}:{port}/{db}"
         self.stream = f"{prefix}@feedback"
-        self.batch = batch
+        self.batch, self.timeout, self.max_feedback = batch, timeout, max_feedback
         self.client = redis.Redis(
             host=host,
             port=port,
@@ -57,7 +66,7 @@ class RedisValueStore:
         try:
             try:
                 return self._round_trip(packed, lookups)
-            except redis.ConnectionError:
+            except _BROKEN:
                 return self._round_trip(packed, lookups)
         except _DOWN as e:
             raise StoreUnavailable(self._reason(e)) from None
@@ -81,7 +90,7 @@ class RedisValueStore:
     def append_feedback(self, events: Sequence[bytes]) -> int:
         pipe = self.client.pipeline(transaction=False)
         for event in events:
-            pipe.xadd(self.stream, {"event": event})
+            pipe.xadd(self.stream, {"event": event}, maxlen=self.max_feedback, approximate=True)
         try:
             pipe.execute()
         except _DOWN as e:
@@ -136,8 +145,11 @@ class RedisValueStore:
             pool.release(conn)
 
     def _reason(self, error: Exception) -> str:
-        text = str(error).split("\n")[0] or type(error).__name__
-        return f"redis {self.where}: {text}"
+        if isinstance(error, redis.TimeoutError | TimeoutError):
+            text = f"no answer within {self.timeout * 1000:g} ms"
+        else:
+            text = str(error).split("\n")[0] or type(error).__name__
+        return f"{self.name}: {text}"
 
 
 def _hmget_tail(fields: Sequence[str]) -> tuple[bytes, bytes]:

@@ -10,7 +10,7 @@ state and every state has exactly one scope kind, so a user and an item with the
 never a field. The value is ``feature_ops.codec.encode(spec, record)``: versioned compact JSON bytes,
 ``spec`` from ``FeatureSet.specs[state]``. Ranking reads the fields of every scope id it needs with one
 pipeline of ``HMGET``. Accepted feedback events go to the ``<prefix>@feedback`` stream, a key no scope id
-can produce.
+can produce, capped at about ``inference.feedback.maxLength`` events (the oldest are dropped).
 
 TTL: a record stays readable while ``now - record ts <= spec.ttl``, and ``now`` of an uploaded bootstrap is
 the bootstrap's last event time (the largest record ts in the values file). So a record expires ``record ts +
@@ -27,6 +27,7 @@ Two implementations share one contract (``tests/test_store.py``): ``RedisValueSt
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
@@ -47,6 +48,11 @@ __all__ = [
 
 
 class ValueStore(Protocol):
+    name: str
+    """What the store is, for messages: ``redis host:port/db`` or ``memory``."""
+    blocking: bool
+    """Whether calls wait on the network (the API then makes them on worker threads)."""
+
     def get_many(self, lookups: Sequence[Lookup]) -> list[list[bytes | None]]:
         """Per lookup, the values of its fields in order (None where the key or field is missing)."""
 
@@ -100,11 +106,14 @@ def group_items(items: Iterable[Item]) -> dict[str, tuple[dict[str, bytes], int]
 
 
 class MemoryValueStore:
-    """Dicts in the API process: hashes with a monotonic-clock deadline, feedback as a list."""
+    """Dicts in the API process: hashes with a monotonic-clock deadline, feedback as a bounded queue."""
 
-    def __init__(self) -> None:
+    name = "memory"
+    blocking = False
+
+    def __init__(self, max_feedback: int = 1_000_000) -> None:
         self.values: dict[str, tuple[dict[str, bytes], float]] = {}
-        self.feedback: list[bytes] = []
+        self.feedback: deque[bytes] = deque(maxlen=max_feedback)
 
     def get_many(self, lookups: Sequence[Lookup]) -> list[list[bytes | None]]:
         values, now, out = self.values, time.monotonic(), []
@@ -142,10 +151,13 @@ class MemoryValueStore:
         return None
 
 
-def open_store(state) -> ValueStore:
-    """The store for ``inference.state``: Redis for ``type: redis``, else an empty memory store."""
+def open_store(state, max_feedback: int = 1_000_000) -> ValueStore:
+    """The store for ``inference.state``: Redis for ``type: redis``, else an empty memory store; the feedback
+    stream keeps about ``max_feedback`` events (``inference.feedback.maxLength``)."""
     if state.type == "redis":
         from serving.redis_store import RedisValueStore
 
-        return RedisValueStore(state.host, state.port, state.db, state.prefix)
-    return MemoryValueStore()
+        return RedisValueStore(
+            state.host, state.port, state.db, state.prefix, timeout=state.timeout / 1000, max_feedback=max_feedback
+        )
+    return MemoryValueStore(max_feedback)

@@ -1,10 +1,14 @@
-"""A throwaway redis-server for tests and benchmarks: loopback, free port, no persistence, own directory."""
+"""For tests and benchmarks: a throwaway redis-server (loopback, free port, no persistence, own directory)
+and the API under a real uvicorn in a thread (concurrency, wire limits, bind address)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -49,6 +53,15 @@ class RedisServer:
             self.process.wait(5)
         self.process = None
 
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the server: SIGSTOP hangs it (connections stay open), SIGCONT resumes it,
+        SIGKILL kills it at once (unread requests get their connection reset)."""
+        assert self.process is not None, "redis-server is not running"
+        os.kill(self.process.pid, signum)
+        if signum == signal.SIGKILL:
+            self.process.wait(5)
+            self.process = None
+
     def _answers(self) -> bool:
         try:
             with socket.create_connection((self.host, self.port), timeout=0.2) as s:
@@ -62,3 +75,40 @@ class RedisServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class ApiServer:
+    """The API (``serving.app.server_config``) under uvicorn in a daemon thread, on a free port of the configured
+    host unless ``host`` is given; ``address`` is where it listens."""
+
+    def __init__(self, config, resources=None, host: str | None = None) -> None:
+        import uvicorn
+
+        from serving.app import create_app, server_config
+
+        app = create_app(config, resources)
+        self.server = uvicorn.Server(server_config(config, app, host, free_port()))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ApiServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the API did not start: see the log above")
+            time.sleep(0.01)
+        return self
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.server.servers[0].sockets[0].getsockname()[:2]
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        return f"http://{host}:{port}"
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+

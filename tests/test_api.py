@@ -3,6 +3,7 @@ parity check and a fuzz of request bodies."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import math
 
@@ -282,7 +283,7 @@ def test_openapi_describes_rank_and_feedback_bodies(client):
     assert rank["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/RankRequest"}
     assert spec["components"]["schemas"]["RankRequest"]["required"] == ["id", "timestamp", "items"]
     assert "application/x-ndjson" in spec["paths"]["/feedback"]["post"]["requestBody"]["content"]
-    assert set(rank["responses"]) == {"200", "400", "404", "413", "503"}
+    assert set(rank["responses"]) == {"200", "400", "401", "404", "413", "431", "503"}
 
 
 # --- Redis outage ---------------------------------------------------------------------------------------------
@@ -399,7 +400,7 @@ def test_fuzz_feedback_never_fails_with_5xx(client, body):
 
 def test_warm_up_ranks_every_loaded_model_once_at_startup(sample, trained):
     resources = load_resources(sample.config, values=list(read_values(sample.workdir, FeatureSet(sample.config.features))))
-    assert resources.warm_up() == [name for name in sample.config.models]
+    assert asyncio.run(resources.warm_up()) == [name for name in sample.config.models]
 
 
 def test_warm_up_is_skipped_while_the_store_is_down(sample, trained, tmp_path):
@@ -407,7 +408,7 @@ def test_warm_up_is_skipped_while_the_store_is_down(sample, trained, tmp_path):
         config = with_state(sample.config, {"type": "redis", "host": server.host, "port": server.port})
         server.stop()
         resources = load_resources(config)
-        assert resources.warm_up() == []
+        assert asyncio.run(resources.warm_up()) == []
         resources.close()
 
 
@@ -433,7 +434,7 @@ inference: {source: {type: rest}, state: {type: memory}}
     request = {"id": "r", "timestamp": 3, "items": [{"id": "b"}, {"id": "c"}, {"id": "x"}]}
     offline = engine.values(parse_ranking_request(request), online=True)["genre_ctr"][0]
     resources = load_resources(config, values=list(engine.latest()))
-    served = resources.pipelines["noop"].rank(parse_ranking_request(request), explain=True)
+    served = asyncio.run(resources.pipelines["noop"].rank(parse_ranking_request(request), explain=True))
     online = [item["features"]["genre_ctr_1"] for item in served]
     assert offline[:2] == [0.5, 0.0] and online[:2] == offline[:2] and online[2] is None
 

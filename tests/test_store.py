@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 import pytest
@@ -13,7 +15,7 @@ from feature_ops.featureset import FeatureSet
 from serving.errors import StoreUnavailable
 from serving.redis_store import RedisValueStore
 from serving.store import KeyLayout, MemoryValueStore, open_store, ttl_items
-from serving.testing import free_port
+from serving.testing import RedisServer, free_port
 
 pytestmark = pytest.mark.redis
 
@@ -66,6 +68,19 @@ def test_a_hash_lives_as_long_as_its_longest_lived_field(store):
 
 def test_feedback_is_appended(store):
     assert store.append_feedback([b'{"event":"item"}', b'{"event":"user"}']) == 2
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_the_feedback_stream_keeps_about_max_feedback_events(kind, request):
+    if kind == "memory":
+        store, length = MemoryValueStore(max_feedback=50), lambda: len(store.feedback)
+    else:
+        address = request.getfixturevalue("redis_db")
+        store = RedisValueStore(address.host, address.port, max_feedback=50)
+        length = lambda: redis.Redis(host=address.host, port=address.port).xlen("rs@feedback")  # noqa: E731
+    for batch in range(30):
+        store.append_feedback([b"%d" % (batch * 100 + i) for i in range(100)])
+    assert (length() == 50) if kind == "memory" else (50 <= length() <= 150)  # Redis trims whole 100-entry nodes
 
 
 def test_ping_answers(store):
@@ -132,6 +147,44 @@ def test_unreachable_redis_raises_store_unavailable(call):
     )
 
 
+@pytest.fixture
+def hung_redis(tmp_path):
+    """A redis-server that answered once (a pooled connection), then SIGSTOPped; resumed and stopped after."""
+    with RedisServer(tmp_path / "redis") as server:
+        store = RedisValueStore(server.host, server.port, timeout=0.2)
+        store.put_many([("k", "f", b"v", 60_000)])
+        server.signal(signal.SIGSTOP)
+        yield server, store
+        if server.process is not None:
+            server.signal(signal.SIGCONT)
+
+
+@pytest.mark.parametrize("call", ["get_many", "put_many", "append_feedback", "ping", "used_memory"])
+def test_a_hung_redis_raises_store_unavailable_after_the_timeout(hung_redis, call):
+    server, store = hung_redis
+    args = {"get_many": ([("k", ("f",))],), "put_many": ([("k", "f", b"v", 1000)],), "append_feedback": ([b"{}"],)}
+    start = time.perf_counter()
+    with pytest.raises(StoreUnavailable) as error:
+        getattr(store, call)(*args.get(call, ()))
+    assert 0.2 <= time.perf_counter() - start < 0.6  # one timeout: a timed-out call is not retried
+    assert error.value.message == f"state store is unreachable: redis 127.0.0.1:{server.port}/0: no answer within 200 ms"
+    server.signal(signal.SIGCONT)
+    assert store.get_many([("k", ("f",))]) == [[b"v"]]  # and it recovers on a fresh connection
+
+
+def test_a_read_whose_connection_is_reset_raises_store_unavailable(hung_redis):
+    """SIGKILL while the read waits: the unread request resets the connection (the built-in
+    ConnectionResetError on the hiredis path); the retry finds the server gone."""
+    server, store = hung_redis
+    threading.Timer(0.1, server.signal, (signal.SIGKILL,)).start()
+    with pytest.raises(StoreUnavailable) as error:
+        store.get_many([("k", ("f",))])
+    assert error.value.message == (
+        f"state store is unreachable: redis 127.0.0.1:{server.port}/0: Error 111 connecting to 127.0.0.1:{server.port}. "
+        "Connection refused."
+    )
+
+
 CONFIG = {
     "features": [
         {"name": "price", "type": "number", "scope": "item", "source": "item.price", "ttl": "1h"},
@@ -177,4 +230,4 @@ def test_open_store_picks_the_implementation():
     assert isinstance(open_store(config.inference.state), MemoryValueStore)
     raw = {**CONFIG, "inference": {**CONFIG["inference"], "state": {"type": "redis", "port": 1, "prefix": "x"}}}
     store = open_store(parse_config(raw, env={}).inference.state)
-    assert isinstance(store, RedisValueStore) and store.stream == "x@feedback" and store.where == "localhost:1/0"
+    assert isinstance(store, RedisValueStore) and store.stream == "x@feedback" and store.name == "redis localhost:1/0"

@@ -1,0 +1,150 @@
+"""The API under a real uvicorn and a real redis-server that dies, hangs (SIGSTOP) or is flooded: every store
+failure is a 503 with a message, /health stays fast, big requests and headers are refused, the feedback
+stream stays bounded, and the API listens on loopback unless told otherwise."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import threading
+import time
+
+import httpx
+import orjson
+import pytest
+import redis
+
+from feature_ops.config import parse_config
+from serving.resources import load_resources
+from serving.testing import ApiServer, RedisServer
+from tests.conftest import config_dict, with_state
+
+pytestmark = pytest.mark.redis
+
+RANKING = {"id": "r", "timestamp": 1, "user": "u1", "items": [{"id": f"m{i}"} for i in range(100)]}
+
+
+def noop_only(config, state: dict, **inference):
+    """``config`` with another state and only the noop model (nothing to train: healthy means the store)."""
+    raw = config_dict(with_state(config, state, **inference))
+    raw["models"] = {"noop": {"type": "noop"}}
+    return parse_config(raw, env={})
+
+
+@pytest.fixture
+def redis_api(sample, tmp_path):
+    """A private redis-server (the tests stop and kill it) and the API over it with a 200 ms store timeout."""
+    with RedisServer(tmp_path / "redis") as server:
+        state = {"type": "redis", "host": server.host, "port": server.port, "timeout": "200ms"}
+        with ApiServer(noop_only(sample.config, state)) as api:
+            yield server, api
+
+
+def timed(method: str, url: str, client: httpx.Client | None = None, **kwargs) -> tuple[httpx.Response, float]:
+    """The response and its seconds; pass a client made beforehand to time the request alone."""
+    with httpx.Client(timeout=10) if client is None else contextlib.nullcontext(client) as c:
+        start = time.perf_counter()
+        response = c.request(method, url, **kwargs)
+        return response, time.perf_counter() - start
+
+
+def in_background(work) -> tuple[threading.Thread, dict]:
+    out: dict = {}
+    thread = threading.Thread(target=lambda: out.update(result=work()))
+    thread.start()
+    return thread, out
+
+
+def test_a_request_in_flight_when_redis_is_killed_is_503(redis_api):
+    server, api = redis_api
+    assert httpx.post(f"{api.url}/rank/noop", json=RANKING).status_code == 200  # a pooled connection
+    server.signal(signal.SIGSTOP)
+    thread, out = in_background(lambda: timed("POST", f"{api.url}/rank/noop", json=RANKING))
+    time.sleep(0.1)
+    server.signal(signal.SIGKILL)  # the request waits on Redis: its connection is reset
+    thread.join()
+    response, seconds = out["result"]
+    expected = (f"state store is unreachable: redis 127.0.0.1:{server.port}/0: "
+                f"Error 111 connecting to 127.0.0.1:{server.port}. Connection refused.")  # fmt: skip
+    assert (response.status_code, response.json()) == (503, {"error": expected})
+    assert seconds < 0.2
+
+
+def test_a_hung_redis_is_503_within_the_timeout_and_health_stays_fast(redis_api):
+    server, api = redis_api
+    assert httpx.post(f"{api.url}/rank/noop", json=RANKING).status_code == 200
+    server.signal(signal.SIGSTOP)
+    try:
+        ranks = [in_background(lambda: timed("POST", f"{api.url}/rank/noop", json=RANKING)) for _ in range(4)]
+        with httpx.Client(timeout=10) as client:
+            time.sleep(0.1)
+            health, seconds = timed("GET", f"{api.url}/health", client)  # while four requests wait on Redis
+        assert seconds < 0.1
+        reason = f"state store is unreachable: redis 127.0.0.1:{server.port}/0: no answer within 50 ms"
+        assert (health.status_code, health.json()) == (503, {"status": "unavailable", "reasons": [reason]})
+        for thread, out in ranks:
+            thread.join()
+            response, seconds = out["result"]
+            expected = f"state store is unreachable: redis 127.0.0.1:{server.port}/0: no answer within 200 ms"
+            assert (response.status_code, response.json()) == (503, {"error": expected})
+            assert 0.2 <= seconds < 0.6
+        feedback = httpx.post(f"{api.url}/feedback", json={"event": "item", "id": "e", "timestamp": 1_650_000_000_000,
+                                                                  "item": "a"})
+        assert feedback.status_code == 503
+    finally:
+        server.signal(signal.SIGCONT)
+    assert httpx.post(f"{api.url}/rank/noop", json=RANKING).status_code == 200
+    assert httpx.get(f"{api.url}/health").json() == {"status": "ok"}
+
+
+def test_a_280k_item_request_is_refused_fast_without_blocking_others(redis_api):
+    _, api = redis_api
+    body = orjson.dumps({**RANKING, "items": [{"id": f"item{i}"} for i in range(280_000)]})
+    thread, out = in_background(lambda: timed("POST", f"{api.url}/rank/noop", content=body))
+    latencies = []
+    with httpx.Client(timeout=10) as client:
+        while thread.is_alive():
+            latencies.append(timed("GET", f"{api.url}/health", client)[1])
+    thread.join()
+    response, seconds = out["result"]
+    expected = {"error": "request has 280000 items, more than inference.maxItems (1000)"}
+    assert (response.status_code, response.json()) == (413, expected)
+    assert seconds < 1.0
+    assert max(latencies) < 0.5, latencies
+
+
+def test_a_one_megabyte_header_is_refused_with_431(redis_api):
+    _, api = redis_api
+    head = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 2**20 + b"\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(api.address, timeout=10) as s:
+        s.sendall(head)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    status, _, body = reply.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 431 ")
+    assert orjson.loads(body) == {"error": "request headers are larger than inference.maxHeaderBytes (16384 bytes)"}
+
+
+def test_the_feedback_stream_is_capped_at_about_max_length(sample, redis_db):
+    state = {"type": "redis", "host": redis_db.host, "port": redis_db.port}
+    config = noop_only(sample.config, state, feedback={"maxLength": 50})
+    click = {"event": "interaction", "timestamp": 1_650_000_000_000, "item": "m1", "type": "click", "user": "u1"}
+    with ApiServer(config) as api, httpx.Client() as client:
+        for batch in range(20):
+            events = [{**click, "id": f"c{batch}-{i}"} for i in range(100)]
+            assert client.post(f"{api.url}/feedback", json=events).json()["accepted"] == 100
+    stream = redis.Redis(host=redis_db.host, port=redis_db.port)
+    assert 50 <= stream.xlen("rs@feedback") <= 150  # MAXLEN ~ trims whole stream nodes (100 entries each)
+    assert stream.xrevrange("rs@feedback", count=1)[0][1][b"event"] == orjson.dumps({**click, "id": "c19-99"})
+
+
+def test_the_api_listens_on_loopback_by_default(sample):
+    raw = config_dict(noop_only(sample.config, {"type": "memory"}))
+    raw["inference"].pop("host")
+    config = parse_config(raw, env={})
+    assert config.inference.host == "127.0.0.1"
+    with ApiServer(config, load_resources(config)) as api:
+        assert api.address[0] == "127.0.0.1"
+        assert httpx.get(f"{api.url}/health").status_code == 200
