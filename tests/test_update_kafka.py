@@ -11,6 +11,7 @@ import time
 import pytest
 from confluent_kafka import Producer
 
+from feature_ops.config import ConfigError
 from jobs.update.resume import read_update_manifest
 from jobs.upload import upload
 from tests.update_helpers import (
@@ -61,6 +62,15 @@ def test_update_from_the_bootstrap_savepoint_equals_upload_of_all_events(halves,
     assert read_update_manifest(workdir)["savepoint"] == result.savepoint
     assert f"skipped topic equal, partition 0, offset {first_bad}: invalid JSON: invalid literal, expected 'null': " \
            "line 1 column 1 (char 0)" in job["say"]
+
+
+def test_a_missing_topic_is_reported_before_the_job_starts(kafka_broker, tmp_path):
+    from jobs.update.kafka import check_topic
+
+    source = make_config(tmp_path, tmp_path, 6379, kafka_source(kafka_broker, "no-such-topic")).inference.source
+    with pytest.raises(ConfigError) as e:
+        check_topic(source)
+    assert str(e.value) == f"inference.source: Kafka topic 'no-such-topic' does not exist on {kafka_broker.bootstrap}"
 
 
 def test_bad_message_under_errors_fail_stops_the_job_naming_it(halves, kafka_broker, redis_db, tmp_path):

@@ -22,7 +22,7 @@ from jobs.errors import WorkdirError
 from jobs.flink.store import MapStateStore
 from jobs.generate import generate
 from jobs.update.engine import RS, US, UpdateRouter, split_line
-from jobs.update.kafka import connector_jars
+from jobs.update.kafka import check_topic, connector_jars
 from jobs.update.resume import (
     UpdateLock,
     remove_old_checkpoints,
@@ -82,6 +82,14 @@ def test_missing_connector_jars_say_how_to_fetch_them(tmp_path):
     with pytest.raises(ConfigError) as e:
         connector_jars(tmp_path)
     assert str(e.value) == f"inference.source type kafka needs the Kafka connector jars in {tmp_path}: run `make jars`"
+
+
+def test_unreachable_kafka_brokers_are_reported_before_the_job_starts():
+    source = make_config(Path("/tmp"), Path("/tmp"), 6379, {**SOURCES["kafka"], "brokers": ["127.0.0.1:1"]}).inference.source
+    with pytest.raises(ConfigError) as e:
+        check_topic(source, timeout=0.5)
+    assert str(e.value) == ("inference.source: Kafka at 127.0.0.1:1 did not answer within 0.5 s "
+                            "(Failed to get metadata: Local: Broker transport failure)")  # fmt: skip
 
 
 def test_a_workdir_without_a_flink_savepoint_is_refused(tmp_path, capsys):

@@ -49,8 +49,9 @@ def check_update_config(config: Config) -> None:
 def source_lines(env: StreamExecutionEnvironment, config: Config, update_dir: Path) -> DataStream:
     source = config.inference.source
     if isinstance(source, KafkaSource):
-        from jobs.update.kafka import kafka_lines
+        from jobs.update.kafka import check_topic, kafka_lines
 
+        check_topic(source)
         return kafka_lines(env, source)
     assert isinstance(source, RestSource)
     from jobs.update.feedback import feedback_lines

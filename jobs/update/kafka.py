@@ -34,6 +34,23 @@ def connector_jars(jar_dir: Path = JAR_DIR) -> list[str]:
     return [j.absolute().as_uri() for j in jars]
 
 
+def check_topic(source: KafkaConfig, timeout: float = 10.0) -> None:
+    """Fail before submitting when the brokers do not answer or the topic does not exist (Flink's source would
+    fail the job with a bare UnknownTopicOrPartitionException). Security options are passed on."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    brokers = ",".join(source.brokers)
+    settings = {k: v for k, v in source.options.items() if k.startswith(("security.", "sasl.", "ssl."))}
+    admin = AdminClient({"bootstrap.servers": brokers, "log_level": 0, **settings})
+    try:
+        topics = admin.list_topics(timeout=timeout).topics
+    except KafkaException as e:
+        raise ConfigError(f"inference.source: Kafka at {brokers} did not answer within {timeout:g} s ({e.args[0].str()})") from None
+    if source.topic not in topics:
+        raise ConfigError(f"inference.source: Kafka topic '{source.topic}' does not exist on {brokers}")
+
+
 def starting_offsets(offset: str, now_ms: int | None = None) -> KafkaOffsetsInitializer:
     """``earliest``, ``latest``, ``ts=<epoch millis>`` or ``last=<duration>`` (counted back from now)."""
     if offset == "earliest":
