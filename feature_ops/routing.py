@@ -29,7 +29,7 @@ from feature_ops.clickthrough import Clickthrough, Pending
 from feature_ops.config import Config
 from feature_ops.engine import Engine
 from feature_ops.events import Event, RankingEvent
-from feature_ops.featureset import FeatureSet, RecordReader
+from feature_ops.featureset import ColumnReader, FeatureSet, RecordReader
 from feature_ops.state import apply_write, visible
 from feature_ops.store import Store
 
@@ -40,8 +40,8 @@ WriteOp = tuple[str, str, Any, int]
 """(state, scope id, value, timestamp): one feature write."""
 ReadOp = tuple[int, list[tuple[str, tuple[str, ...]]]]
 """(ranking ref, [(scope id, states read for it)]): one ranking's reads in one bucket."""
-Answer = tuple[int, list[tuple[str, str, tuple]]]
-"""(ranking ref, [(state, scope id, record)]): the records a read found (absent ones left out)."""
+Answer = tuple[int, list[tuple]]
+"""(ranking ref, [(scope id, states, their records (None: absent), stamp)]): what a read found."""
 
 
 def bucket_of(scope_id: str) -> int:
@@ -69,7 +69,7 @@ class RouterEngine(Engine):
     """The engine without feature state: writes and reads become per-bucket operations (see the module doc).
 
     ``take()`` returns and clears what the events since the last call produced: ops per bucket, the read
-    requests ``[(ref, ranking)]``, and for the reassembly ``("ct", ranking, ref, interactions)`` per
+    requests ``[(ref, ranking, dependent keys)]``, the buckets they read, and for the reassembly ``("ct", ranking, ref, interactions)`` per
     clickthrough and ``("drop", ref)`` per ranking whose session closed without one.
     """
 
@@ -79,6 +79,7 @@ class RouterEngine(Engine):
         specs = self.features.write_targets
         self.replicas = {state: specs[state] for state in self.features.dependent_states}
         self._buckets: dict[str, int] = {}
+        self._reads: dict[tuple, tuple] = {}
         self._reset()
 
     @property
@@ -88,11 +89,11 @@ class RouterEngine(Engine):
 
     def _reset(self) -> None:
         self.ops: dict[int, list] = {}
-        self.requests: list[tuple[int, RankingEvent]] = []
+        self.requests: list[tuple[int, RankingEvent, dict[str, list[str]]]] = []
         self.read_buckets: set[int] = set()
         self.closed: list[tuple] = []
 
-    def take(self) -> tuple[dict[int, list], list[tuple[int, RankingEvent]], set[int], list[tuple]]:
+    def take(self) -> tuple[dict[int, list], list[tuple], set[int], list[tuple]]:
         out = self.ops, self.requests, self.read_buckets, self.closed
         self._reset()
         return out
@@ -121,19 +122,23 @@ class RouterEngine(Engine):
     def values(self, request: RankingEvent, online: bool) -> ValuesRef:  # type: ignore[override]
         ref = self._next_ref()
         per: dict[int, list] = {}
+        interned = self._reads
         for ids, states in self.features.key_groups(request):
             read = tuple(states)
+            read = interned.setdefault(read, read)  # one object: pickled once per record
             for sid in ids:
                 per.setdefault(self.bucket(sid), []).append((sid, read))
+        dependent = {}
         if self.replicas:
-            for state, sids in self.features.dependent_keys(request, self._replica_reader(request.timestamp),
-                                                            request.timestamp).items():  # fmt: skip
+            reader = self._replica_reader(request.timestamp)
+            dependent = self.features.dependent_keys(request, reader, request.timestamp)
+            for state, sids in dependent.items():
                 for sid in sids:
                     per.setdefault(self.bucket(sid), []).append((sid, (state,)))
         for b, reads in per.items():
             self.ops.setdefault(b, []).append((ref, reads))
         self.read_buckets.update(per)
-        self.requests.append((ref, request))
+        self.requests.append((ref, request, dependent))
         return ValuesRef(ref)
 
     def _replica_reader(self, now: int) -> RecordReader:
@@ -163,8 +168,55 @@ def _unreadable(namespace: str) -> Callable[[str], Any]:
     return get
 
 
-def apply_ops(features: FeatureSet, store: Store, ops: Iterable) -> list[Answer]:
-    """Apply a bucket's writes and answer its reads, in order (a ``WriteOp`` has 4 fields, a ``ReadOp`` 2)."""
+class Snapshots:
+    """One bucket's answers to reads: ``(scope id, states, records, stamp)`` entries, reused until a write to
+    the scope id. An entry already sent to a gather key goes there again without its records (``None``): the
+    gather keeps what each key received (records cross the JVM boundary once per change, not per read)."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.by_sid: dict[str, dict[tuple, tuple]] = {}
+        self.sent: dict[int, dict[tuple, int]] = {}
+        self.stamp, self.limit = 0, limit
+
+    def answer(self, entry: tuple, to: int) -> tuple:
+        """``entry`` as sent to gather key ``to``: without its records (None) if that key has them already,
+        and with ``...`` for each record unchanged since the entry that key has (records are immutable: a
+        write replaces the object)."""
+        sent = self.sent.get(to)
+        if sent is None or len(sent) > self.limit:
+            sent = self.sent[to] = {}
+        key = (entry[0], entry[1])
+        known = sent.get(key)
+        sent[key] = (entry[3], entry[2])
+        if known is None:
+            return entry
+        if known[0] == entry[3]:
+            return (entry[0], entry[1], None, entry[3])
+        changed = tuple([... if new is old else new for new, old in zip(entry[2], known[1], strict=True)])
+        return (entry[0], entry[1], changed, entry[3])
+
+    def written(self, sid: str) -> None:
+        self.by_sid.pop(sid, None)
+
+    def entry(self, store: Store, namespaces: dict[str, str], sid: str, states: tuple[str, ...]) -> tuple:
+        known = self.by_sid.get(sid)
+        if known is None:
+            if len(self.by_sid) > self.limit:
+                self.by_sid.clear()
+            known = self.by_sid[sid] = {}
+        entry = known.get(states)
+        if entry is None:
+            self.stamp += 1
+            records = tuple([store.get(namespaces[state], sid) for state in states])
+            entry = known[states] = (sid, states, records, self.stamp)
+        return entry
+
+
+def apply_ops(features: FeatureSet, store: Store, ops: Iterable, snapshots: Snapshots | None = None,
+              to: int = 0) -> list[Answer]:  # fmt: skip
+    """Apply a bucket's writes and answer its reads, in order (a ``WriteOp`` has 4 fields, a ``ReadOp`` 2),
+    for gather key ``to``; ``snapshots``: the bucket's (a fresh one answers every read in full)."""
+    snapshots = Snapshots() if snapshots is None else snapshots
     targets, namespaces, get, put = features.write_targets, features.namespaces, store.get, store.put
     answers: list[Answer] = []
     for op in ops:
@@ -172,15 +224,11 @@ def apply_ops(features: FeatureSet, store: Store, ops: Iterable) -> list[Answer]
             state, sid, value, ts = op
             ns, spec = targets[state]
             put(ns, sid, apply_write(spec, get(ns, sid), value, ts))
+            snapshots.written(sid)
         else:
             ref, reads = op
-            found = []
-            for sid, states in reads:
-                for state in states:
-                    record = get(namespaces[state], sid)
-                    if record is not None:
-                        found.append((state, sid, record))
-            answers.append((ref, found))
+            entry, answer = snapshots.entry, snapshots.answer
+            answers.append((ref, [answer(entry(store, namespaces, sid, states), to) for sid, states in reads]))
     return answers
 
 
@@ -198,33 +246,45 @@ def merge_latest(parts: Iterable[list[tuple[str, str, tuple]]]) -> list[tuple[st
     return sorted((r for part in parts for r in part), key=lambda r: (r[0], r[1]))
 
 
-def ranking_values(features: FeatureSet, request: RankingEvent, records: Iterable[tuple[str, str, tuple]],
-                   online: bool = False) -> dict[str, list]:  # fmt: skip
-    """``FeatureSet.values`` of a request over the records its reads found, as of its timestamp."""
-    found: dict[str, dict[str, tuple]] = {ns: {} for ns in features.namespaces.values()}
-    namespaces = features.namespaces
-    for state, sid, record in records:
-        found[namespaces[state]][sid] = record
-    reader = RecordReader(features, None, request.timestamp, {ns: d.get for ns, d in found.items()})
-    return features.values(request, reader, request.timestamp, online)
+def ranking_values(features: FeatureSet, request: RankingEvent, dependent: dict[str, list[str]],
+                   records: dict[tuple, tuple]) -> dict[str, list]:  # fmt: skip
+    """``FeatureSet.values`` of a request as of its timestamp, over ``records``: (scope id, states) -> their
+    records, for every key group (``FeatureSet.key_groups``) and dependent key the router asked for."""
+    columns: dict[str, tuple[list, Any]] = {}
+    for ids, states in features.key_groups(request):
+        read, sids = tuple(states), list(ids)
+        for state, column in zip(read, zip(*[records[sid, read] for sid in sids], strict=True), strict=True):
+            columns[state] = (sids, column)
+    for state, sids in dependent.items():
+        column = [records[sid, (state,)][0] for sid in sids]
+        if state in columns:
+            known = columns[state]
+            sids, column = [*known[0], *sids], [*known[1], *column]
+        columns[state] = (sids, column)
+    return features.values(request, ColumnReader(features, columns, request.timestamp), request.timestamp, False)
 
 
 class Gather:
     """Collects a batch's read requests (from the router) and answers (from every bucket that had reads),
-    then computes each ranking's values. Parts arrive in any order."""
+    then computes each ranking's values. Parts arrive in any order, but each bucket's in the order it sent
+    them: an entry sent without records (``Snapshots.answer``) resolves, on arrival, to the records its gather
+    key received with that stamp, and an entry seen before keeps the records object received first (feature
+    memos key on record identity). Holds the latest records of every entry it was sent, per gather key."""
 
     def __init__(self, features: FeatureSet) -> None:
         self.features = features
         self.pending: dict[int, list] = {}
+        self.seen: dict[int, dict[tuple, tuple]] = {}
 
-    def requests(self, batch: int, requests: list[tuple[int, RankingEvent]], parts: int) -> list:
+    def requests(self, batch: int, requests: list[tuple], parts: int) -> list:
         entry = self._entry(batch)
         entry[0], entry[1] = requests, parts
         return self._done(batch, entry)
 
-    def answers(self, batch: int, answers: list[Answer]) -> list:
+    def answers(self, batch: int, answers: list[Answer], key: int) -> list:
         entry = self._entry(batch)
-        entry[2].extend(answers)
+        seen = self.seen.setdefault(key, {})
+        entry[2].extend((ref, self._records(entries, seen)) for ref, entries in answers)
         entry[3] += 1
         return self._done(batch, entry)
 
@@ -234,15 +294,33 @@ class Gather:
             entry = self.pending[batch] = [None, None, [], 0]
         return entry
 
+    @staticmethod
+    def _records(entries: list[tuple], seen: dict[tuple, tuple]) -> dict[tuple, tuple]:
+        out = {}
+        for sid, states, records, stamp in entries:
+            key = (sid, states)
+            known = seen.get(key)
+            if known is not None and known[1] == stamp:
+                records = known[0]
+            elif records is None:
+                raise RuntimeError(f"gather: no records for {key} stamp {stamp}: parts of a bucket out of order")
+            else:
+                if known is not None and ... in records:
+                    records = tuple([old if new is ... else new for new, old in zip(records, known[0], strict=True)])
+                seen[key] = (records, stamp)
+            out[key] = records
+        return out
+
     def _done(self, batch: int, entry: list) -> list[tuple[int, dict[str, list]]]:
         requests, parts, answers, received = entry
         if requests is None or received < parts:
             return []
         del self.pending[batch]
-        by_ref: dict[int, list] = {}
-        for ref, found in answers:
-            by_ref.setdefault(ref, []).extend(found)
-        return [(ref, ranking_values(self.features, request, by_ref.get(ref, ()))) for ref, request in requests]
+        by_ref: dict[int, dict[tuple, tuple]] = {}
+        for ref, records in answers:
+            by_ref.setdefault(ref, {}).update(records)
+        return [(ref, ranking_values(self.features, request, dependent, by_ref.get(ref, {})))
+                for ref, request, dependent in requests]  # fmt: skip
 
 
 class Reassembly:

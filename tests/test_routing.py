@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import pickle
 import random
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from feature_ops.routing import (
     Gather,
     Reassembly,
     RouterEngine,
+    Snapshots,
     apply_ops,
     latest_records,
     merge_latest,
@@ -41,14 +43,17 @@ def routed(config, events, batch: int, seed: int):
     rng = random.Random(seed)
     router = RouterEngine(config, MemoryStore())
     stores = {b: MemoryStore() for b in range(BUCKETS)}
+    snapshots = {b: Snapshots() for b in range(BUCKETS)}
     gather, reassembly, cts, parts = Gather(router.features), Reassembly(), [], []
 
     def step(batch_id):
         ops, requests, read_buckets, closed = router.take()
         for b, bucket_ops in ops.items():
-            answers = apply_ops(router.features, stores[b], bucket_ops)
+            to = batch_id % 3  # gather keys: a bucket's parts to one key arrive in the order it sent them
+            answers = apply_ops(router.features, stores[b], pickle.loads(pickle.dumps(bucket_ops)), snapshots[b], to)
+            answers = pickle.loads(pickle.dumps(answers))  # as across the JVM: copies, sharing kept per record
             if answers:
-                parts.append(("answers", batch_id, answers))
+                cts.extend(reassembly.computed(gather.answers(batch_id, answers, to)))
         parts.append(("requests", batch_id, requests, len(read_buckets)))
         cts.extend(reassembly.closed(closed))
         rng.shuffle(parts)

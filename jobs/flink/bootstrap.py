@@ -126,4 +126,4 @@ def _result(root: Path, savepoint: str, seconds: float) -> BootstrapResult:
     os.remove(root / STATS_FILE)
     rejects = Rejects.from_dict(stats["rejects"])
     return BootstrapResult("flink", stats["events"], seconds, stats["rows"], stats["values"], rejects,
-                           stats["stats"], savepoint, subtasks={int(k): v for k, v in stats["subtasks"].items()})
+                           stats["stats"], savepoint, subtasks={int(k): v for k, v in stats.get("subtasks", {}).items()})

@@ -24,6 +24,7 @@ from typing import Any
 from pyflink.common import Types
 from pyflink.datastream import DataStream, FlatMapFunction, KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor
+from pyflink.java_gateway import get_gateway
 
 from feature_ops.config import Config
 from feature_ops.featureset import FeatureSet
@@ -32,6 +33,7 @@ from feature_ops.routing import (
     Gather,
     Reassembly,
     RouterEngine,
+    Snapshots,
     apply_ops,
     latest_records,
     merge_latest,
@@ -99,10 +101,11 @@ def subtask_index(runtime_context: RuntimeContext) -> int:
 class RouterHost(KeyedProcessFunction):
     """Keyed by the batcher's single shard: the router, its sessions and item fields in MapState."""
 
-    def __init__(self, factory: KeyedFactory) -> None:
-        self.factory = factory
+    def __init__(self, factory: KeyedFactory, gather_keys: list[int]) -> None:
+        self.factory, self.gather_keys = factory, gather_keys
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        self.batches = 0
         namespaces = RouterEngine(self.factory.config, MemoryStore()).namespaces
         self.store = MapStateStore(_map_states(runtime_context, namespaces))
         self.router = self.factory.router(self.store)
@@ -120,20 +123,23 @@ class RouterHost(KeyedProcessFunction):
             trace = "".join(traceback.format_exception(e)).rstrip()
             raise EngineError(f"feature engine failed in {where}: {type(e).__name__}: {e}\n{trace}") from e
         self.store.flush()
-        yield from routed_records(self.router.engine, first, final=lines is None)
+        self.batches += 1
+        to = self.gather_keys[self.batches % len(self.gather_keys)]
+        yield from routed_records(self.router.engine, first, lines is None, to)
 
 
-def routed_records(engine: RouterEngine, batch: int, final: bool) -> Iterator[tuple]:
+def routed_records(engine: RouterEngine, batch: int, final: bool, to: int) -> Iterator[tuple]:
     """What the router sends after a batch: ``S`` per bucket with work (every bucket when ``final``), ``C``
     with its closed clickthroughs, and ``F`` at the end. The batch's read requests and how many buckets
     answer them ride with the first bucket's record, whose subtask passes them on to the gather (a union
-    of the router's and the buckets' streams cannot be keyed in PyFlink at P > 1)."""
+    of the router's and the buckets' streams cannot be keyed in PyFlink at P > 1). ``to``: the gather key
+    of the batch."""
     ops, requests, read_buckets, closed = engine.take()
     clock = engine.clock if final else None
     buckets = range(BUCKETS) if final else sorted(ops) or ([0] if requests else [])
     for i, bucket in enumerate(buckets):
         gather = (requests, len(read_buckets)) if requests and i == 0 else None
-        yield "S", bucket, batch, ops.get(bucket, ()), clock, gather
+        yield "S", bucket, batch, ops.get(bucket, ()), clock, gather, to
     if closed:
         yield "C", closed
     if final:
@@ -151,30 +157,32 @@ class StateHost(KeyedProcessFunction):
         self.states = _map_states(runtime_context, list(self.features.namespaces.values()))
         if self.listener is not None:
             self.listener.open()
-        self.stores: dict[int, MapStateStore] = {}
+        self.stores: dict[int, tuple[MapStateStore, Snapshots]] = {}
         self.subtask, self.received = subtask_index(runtime_context), 0
         """This subtask's index and the writes and reads it has applied (the test of the spread reads them)."""
 
     def process_element(self, record: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[tuple]:
-        _, bucket, batch, ops, final_clock, gather = record
+        _, bucket, batch, ops, final_clock, gather, to = record
         self.received += len(ops)
-        store = self.stores.get(bucket)
-        if store is None:
-            store = self.stores[bucket] = MapStateStore(self.states)
-        answers = apply_ops(self.features, store, ops)
+        held = self.stores.get(bucket)
+        if held is None:
+            held = self.stores[bucket] = (MapStateStore(self.states), Snapshots())
+        store = held[0]
+        answers = apply_ops(self.features, store, ops, held[1], to)
         if self.listener is not None:
             self.listener(self.features, store, ops)
         store.flush()
         if gather is not None:
-            yield "G", batch, *gather
+            yield "G", to, batch, *gather
         if answers:
-            yield "A", batch, answers
+            yield "A", to, batch, answers
         if final_clock is not None:
             yield "L", latest_records(self.features, store, final_clock), self.subtask, self.received
 
 
 class GatherHost(KeyedProcessFunction):
-    """Keyed by batch: a batch's read requests and answers -> its rankings' values."""
+    """Keyed by gather key (one per subtask, ``gather_keys``): a batch's read requests and answers -> its
+    rankings' values."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -184,9 +192,9 @@ class GatherHost(KeyedProcessFunction):
 
     def process_element(self, record: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[tuple]:
         if record[0] == "G":
-            values = self.gather.requests(record[1], record[2], record[3])
+            values = self.gather.requests(record[2], record[3], record[4])
         else:
-            values = self.gather.answers(record[1], record[2])
+            values = self.gather.answers(record[2], record[3], record[1])
         if values:
             yield "V", values
 
@@ -235,8 +243,24 @@ def _bucket(record: tuple) -> int:
     return record[1]
 
 
-def _batch(record: tuple) -> int:
+def _gather_key(record: tuple) -> int:
     return record[1]
+
+
+def gather_keys(parallelism: int) -> list[int]:
+    """The smallest int key Flink routes to each of the ``parallelism`` subtasks (maxParallelism ``BUCKETS``):
+    batches go to the gather keys in turn, so each gather subtask works and a bucket's entries go to a gather
+    key that keeps them (``Snapshots.answer``). PyFlink's ``key_by`` keys are one-field Rows."""
+    jvm = get_gateway().jvm
+    assign = jvm.org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignKeyToParallelOperator
+    found: dict[int, int] = {}
+    key = 0
+    while len(found) < parallelism:
+        row = jvm.org.apache.flink.types.Row(1)
+        row.setField(0, key)
+        found.setdefault(assign(row, BUCKETS, parallelism), key)
+        key += 1
+    return [found[i] for i in range(parallelism)]
 
 
 def _is(*tags: str):
@@ -258,7 +282,8 @@ def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None,
     routed = (
         batches
         .key_by(_shard, key_type=Types.INT())
-        .process(RouterHost(factory), output_type=pickled).name("router").uid(f"{uid}-router")
+        .process(RouterHost(factory, gather_keys(max(lines.get_execution_environment().get_parallelism(), 1))),
+                 output_type=pickled).name("router").uid(f"{uid}-router")
         .set_parallelism(1).set_max_parallelism(BUCKETS)
     )
 
@@ -272,7 +297,7 @@ def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None,
         .set_max_parallelism(BUCKETS)
     )
     values = (
-        only(parts, "G", "A").key_by(_batch, key_type=Types.LONG())
+        only(parts, "G", "A").key_by(_gather_key, key_type=Types.INT())
         .process(GatherHost(factory.config), output_type=pickled).name("gather").uid(f"{uid}-gather")
         .set_max_parallelism(BUCKETS)
     )
