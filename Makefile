@@ -58,12 +58,16 @@ demo: install $(SAMPLE)/events/events.jsonl.gz  ## generate -> validate -> boots
 	$(BIN)/rankstream train $(CONFIG)
 	$(PY) examples/demo_rank.py --config $(CONFIG)
 
+demo-streaming: install $(SAMPLE)/events/events.jsonl.gz  ## Kafka + Redis on loopback: bootstrap -> update -> /rank sees a new click
+	$(PY) examples/demo_streaming.py --config $(CONFIG)
+
 bench: install $(SAMPLE)/events/events.jsonl.gz  ## every benchmark, one JSON line per figure
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/bench_bootstrap.py
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_quality.py
 	$(PY) bench/bench_api.py
+	$(PY) bench/bench_update.py
 
 clean:
 	rm -rf out .pytest_cache
