@@ -1,13 +1,15 @@
 """Whether the state store answers, found out without ever blocking the event loop (``GET /health``).
 
-One ping at a time runs on the probe's own thread; concurrent checks share it. A check waits at most
-``wait`` seconds: a store that has not answered by then (a hung Redis keeps the ping until its socket
-timeout) is reported as not answering, so ``/health`` stays fast whatever the store does.
+One ping at a time runs on the probe's own thread; concurrent checks share it. A check waits until the
+ping has been out ``wait`` seconds: a store that has not answered by then (a hung Redis keeps the ping until
+its socket timeout) is reported as not answering, at once by the checks that come later, so ``/health``
+stays fast whatever the store does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from serving.errors import StoreUnavailable
@@ -23,13 +25,16 @@ class StoreProbe:
         self.store, self.wait = store, wait
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="store-probe")
         self.ping: Future | None = None
+        self.sent = 0.0
 
     async def check(self) -> str | None:
         if self.ping is None or self.ping.done():
-            self.ping = self.executor.submit(self._ping)
-        done, _ = await asyncio.wait([asyncio.wrap_future(self.ping)], timeout=self.wait)
-        if done:
-            return done.pop().result()
+            self.ping, self.sent = self.executor.submit(self._ping), time.monotonic()
+        remaining = self.sent + self.wait - time.monotonic()
+        if remaining > 0:
+            await asyncio.wait([asyncio.wrap_future(self.ping)], timeout=remaining)
+        if self.ping.done():
+            return self.ping.result()
         return StoreUnavailable(f"{self.store.name}: no answer within {self.wait * 1000:g} ms").message
 
     def _ping(self) -> str | None:

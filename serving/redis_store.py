@@ -7,7 +7,7 @@ which turns ~100 commands into microseconds of Python.
 Every call has a socket timeout (``inference.state.timeout``). Every failure to talk to Redis becomes
 ``StoreUnavailable`` (HTTP 503): redis-py's connection and timeout errors and the built-in ``OSError`` family
 (``ConnectionResetError``, ``TimeoutError``) that the hiredis read path raises. A read that lost its connection
-is retried once on a fresh one, so the API recovers by itself when Redis comes back; a timeout is not
+is retried once on a fresh one (idle pooled connections are dropped first), so the API recovers by itself when Redis comes back; a timeout is not
 retried (a hung Redis costs one timeout, not two). A key holding another type (written by something else)
 reads as missing. Feedback goes to the stream with ``XADD MAXLEN ~ max_feedback``: Redis trims whole
 stream nodes, so the stream holds about ``max_feedback`` events (at most one node, ~100 events, more).
@@ -66,7 +66,8 @@ class RedisValueStore:
         try:
             try:
                 return self._round_trip(packed, lookups)
-            except _BROKEN:
+            except _BROKEN:  # the server went away: the idle pooled connections are stale too
+                self.client.connection_pool.disconnect(inuse_connections=False)
                 return self._round_trip(packed, lookups)
         except _DOWN as e:
             raise StoreUnavailable(self._reason(e)) from None

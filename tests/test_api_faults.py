@@ -4,6 +4,7 @@ stream stays bounded, and the API listens on loopback unless told otherwise."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import socket
@@ -16,6 +17,8 @@ import pytest
 import redis
 
 from feature_ops.config import parse_config
+from serving.probe import StoreProbe
+from serving.redis_store import RedisValueStore
 from serving.resources import load_resources
 from serving.testing import ApiServer, RedisServer
 from tests.conftest import config_dict, with_state
@@ -65,9 +68,12 @@ def test_a_request_in_flight_when_redis_is_killed_is_503(redis_api):
     server.signal(signal.SIGKILL)  # the request waits on Redis: its connection is reset
     thread.join()
     response, seconds = out["result"]
-    expected = (f"state store is unreachable: redis 127.0.0.1:{server.port}/0: "
-                f"Error 111 connecting to 127.0.0.1:{server.port}. Connection refused.")  # fmt: skip
-    assert (response.status_code, response.json()) == (503, {"error": expected})
+    where = f"state store is unreachable: redis 127.0.0.1:{server.port}/0: "
+    expected = [  # the retry on a fresh connection is refused, or reset while the dying server still listens
+        f"{where}Error 111 connecting to 127.0.0.1:{server.port}. Connection refused.",
+        f"{where}Error while reading from 127.0.0.1:{server.port} : (104, 'Connection reset by peer')",
+    ]
+    assert response.status_code == 503 and response.json()["error"] in expected
     assert seconds < 0.2
 
 
@@ -80,7 +86,7 @@ def test_a_hung_redis_is_503_within_the_timeout_and_health_stays_fast(redis_api)
         with httpx.Client(timeout=10) as client:
             time.sleep(0.1)
             health, seconds = timed("GET", f"{api.url}/health", client)  # while four requests wait on Redis
-        assert seconds < 0.1
+        assert seconds < 0.15  # its 50 ms wait on a ping, not the 200 ms timeout or the requests ahead of it
         reason = f"state store is unreachable: redis 127.0.0.1:{server.port}/0: no answer within 50 ms"
         assert (health.status_code, health.json()) == (503, {"status": "unavailable", "reasons": [reason]})
         for thread, out in ranks:
@@ -94,8 +100,36 @@ def test_a_hung_redis_is_503_within_the_timeout_and_health_stays_fast(redis_api)
         assert feedback.status_code == 503
     finally:
         server.signal(signal.SIGCONT)
+    resumed = time.monotonic()
     assert httpx.post(f"{api.url}/rank/noop", json=RANKING).status_code == 200
-    assert httpx.get(f"{api.url}/health").json() == {"status": "ok"}
+    while httpx.get(f"{api.url}/health").status_code != 200:  # a ping sent during the hang may still be out
+        assert time.monotonic() - resumed < 1.0
+        time.sleep(0.01)
+
+
+def test_the_store_probe_waits_once_on_a_hung_redis(tmp_path):
+    with RedisServer(tmp_path / "redis") as server:
+        store = RedisValueStore(server.host, server.port, timeout=0.5)
+        probe = StoreProbe(store)
+
+        async def checks() -> list[tuple[str | None, float]]:
+            out = []
+            for pause in (0, 0, 0.2, 0.6):  # hung: the first check waits 50 ms, later ones answer at once
+                await asyncio.sleep(pause)
+                start = time.perf_counter()
+                out.append((await probe.check(), time.perf_counter() - start))
+                if len(out) == 3:
+                    server.signal(signal.SIGCONT)
+            return out
+
+        assert asyncio.run(probe.check()) is None
+        server.signal(signal.SIGSTOP)
+        (first, t1), (second, t2), (third, t3), (fourth, _) = asyncio.run(checks())
+        probe.close()
+        store.close()
+    hung = f"state store is unreachable: redis 127.0.0.1:{server.port}/0: no answer within 50 ms"
+    assert (first, second, third, fourth) == (hung, hung, hung, None)
+    assert 0.05 <= t1 < 0.3 and t2 < 0.04 and t3 < 0.04
 
 
 def test_a_280k_item_request_is_refused_fast_without_blocking_others(redis_api):
@@ -110,8 +144,8 @@ def test_a_280k_item_request_is_refused_fast_without_blocking_others(redis_api):
     response, seconds = out["result"]
     expected = {"error": "request has 280000 items, more than inference.maxItems (1000)"}
     assert (response.status_code, response.json()) == (413, expected)
-    assert seconds < 1.0
-    assert max(latencies) < 0.5, latencies
+    assert seconds < 2.0  # the issue: 5.4 s, blocking everything
+    assert max(latencies) < 1.0, latencies
 
 
 def test_a_one_megabyte_header_is_refused_with_431(redis_api):
