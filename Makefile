@@ -67,6 +67,7 @@ bench: install $(SAMPLE)/events/events.jsonl.gz  ## every benchmark, one JSON li
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_quality.py
 	$(PY) bench/bench_api.py
+	$(PY) bench/bench_fault.py
 	$(PY) bench/bench_update.py
 
 clean:
