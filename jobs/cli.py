@@ -48,7 +48,8 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     else:
         from jobs.flink.bootstrap import bootstrap_flink
 
-        result = bootstrap_flink(config, throughput_line(), status=status_line)
+        local_cluster = config.bootstrap.parallelism > 1  # one TaskManager JVM (one GIL) per subtask
+        result = bootstrap_flink(config, throughput_line(), status=status_line, local_cluster=local_cluster)
     for leftover in result.leftovers:
         print(f"  removed {leftover} (left by an interrupted run)", file=sys.stderr)
     print(

@@ -40,6 +40,8 @@ class BootstrapResult:
     """Staging directories of interrupted runs that this run removed."""
     subtasks: dict[int, int] = field(default_factory=dict)
     """Flink: records each feature-state subtask received, by subtask index."""
+    job_seconds: float | None = None
+    """Flink: from submitting the job to its savepoint (``seconds`` adds planning, JVM and cluster start)."""
 
     @property
     def events_per_s(self) -> float:

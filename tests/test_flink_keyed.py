@@ -1,4 +1,4 @@
-"""The keyed graph's hard cases: a hot global key every interaction writes, at P = 2."""
+"""The keyed graph's hard cases: a hot global key every interaction writes, at P = 2; a local cluster."""
 
 import gzip
 import json
@@ -10,6 +10,8 @@ from feature_ops.config import parse_config
 from feature_ops.routing import bucket_of
 from jobs.embedded import bootstrap_embedded
 from jobs.flink.bootstrap import bootstrap_flink
+from jobs.flink.cluster import LocalCluster
+from jobs.generate import generate
 
 pytestmark = pytest.mark.flink
 MIN = 60_000
@@ -62,3 +64,24 @@ def test_a_hot_global_key_written_by_every_interaction_keeps_flink_equal_to_embe
     hot = [v for v in values if v["id"] == "global" and v["state"] == "clicks_everywhere"]
     assert hot and hot[0]["record"][0] == 150 and bucket_of("global") == 3  # every click, one bucket
     assert sorted(flink.subtasks) == [0, 1]
+
+
+def test_on_a_local_cluster_of_two_taskmanagers_the_bootstrap_writes_the_embedded_bytes(tmp_path):
+    """``--parallelism 2`` runs on two TaskManager JVMs (one Python interpreter each) started for the run and
+    stopped after it: both work, the outputs are the embedded bytes, no cluster process is left."""
+    generate(tmp_path / "data", items=60, users=20, rankings=120, ranking_size=8)
+    events = tmp_path / "data" / "events"
+    embedded = bootstrap_embedded(config(tmp_path / "embedded", events, 1))
+    flink = bootstrap_flink(config(tmp_path / "flink", events, 2), batch_size=64, local_cluster=True)
+    assert flink.stats == embedded.stats and sorted(flink.subtasks) == [0, 1] and min(flink.subtasks.values()) > 100
+    for path in ("dataset/xgboost.parquet", "values/values.jsonl.gz", "values/sessions.jsonl.gz"):
+        assert (tmp_path / "flink" / path).read_bytes() == (tmp_path / "embedded" / path).read_bytes(), path
+    assert not list((tmp_path / "flink").glob(".staging-*"))  # the cluster's directory went with the staging
+
+
+def test_a_local_cluster_starts_its_taskmanagers_and_stops_exactly_its_processes(tmp_path):
+    with LocalCluster(2, tmp_path / "cluster") as cluster:
+        assert cluster._registered() == 2
+        pids = cluster._pids()
+        assert len(pids) == 3 and all(Path(f"/proc/{p}").exists() for p in pids)  # JobManager + 2 TaskManagers
+    assert not any(Path(f"/proc/{p}").exists() for p in pids) and not list((tmp_path / "cluster" / "pids").glob("*"))

@@ -80,18 +80,22 @@ class BootstrapFactory:
 
 def bootstrap_flink(
     config: Config, progress: Progress | None = None, restore_from: str | None = None, batch_size: int = BATCH_SIZE,
-    status: Callable[[str], None] | None = None,
+    status: Callable[[str], None] | None = None, local_cluster: bool = False,
 ) -> BootstrapResult:  # fmt: skip
     """Run the bootstrap job on a local MiniCluster, stop it with a savepoint and publish everything into the
-    workdir (savepoint under <workdir>/savepoint/). ``status`` hears what happens before the first events."""
+    workdir (savepoint under <workdir>/savepoint/). ``status`` hears what happens before the first events.
+    ``local_cluster``: run it on a standalone cluster of ``bootstrap.parallelism`` one-slot TaskManagers
+    started (and stopped) for this run instead: one Python interpreter per TaskManager JVM, real parallelism."""
     from jobs.flink.watch import PhaseReport
 
     root = local_workdir(config.bootstrap.workdir)
     files = event_files(input_path(config))
     with Staging(root) as staging:
         start = time.perf_counter()
-        run = _run_job(config, staging.path, files, restore_from, batch_size, PhaseReport(progress, status))
+        run = _run_job(config, staging.path, files, restore_from, batch_size, PhaseReport(progress, status),
+                       local_cluster)  # fmt: skip
         result = _result(staging.path, run.savepoint_path, time.perf_counter() - start)
+        result.job_seconds = run.seconds
         result.leftovers = staging.leftovers
         written = staging.publish({**manifest(config, result), "flink_job_id": run.job_id}, run.savepoint_path)
         result.savepoint = written["savepoint"]
@@ -99,21 +103,34 @@ def bootstrap_flink(
 
 
 def _run_job(config: Config, stage: Path, files: list[Path], restore_from: str | None, batch_size: int,
-             report: PhaseReport) -> RunResult:  # fmt: skip
+             report: PhaseReport, local_cluster: bool = False) -> RunResult:  # fmt: skip
     """Plan the inputs, build the job graph and run it to its savepoint, all inside the staging directory."""
+    from jobs.flink.cluster import LocalCluster
+
+    plan = plan_inputs(files, stage / "_input")
+    if not local_cluster:
+        report.status("starting Flink MiniCluster...")
+        return _run_on(None, config, stage, plan, restore_from, batch_size, report)
+    taskmanagers = config.bootstrap.parallelism
+    report.status(f"starting a local Flink cluster of {taskmanagers} TaskManagers...")
+    with LocalCluster(taskmanagers, stage / "flink-cluster") as cluster:
+        return _run_on(cluster, config, stage, plan, restore_from, batch_size, report)
+
+
+def _run_on(cluster, config: Config, stage: Path, plan, restore_from: str | None, batch_size: int,
+            report: PhaseReport) -> RunResult:  # fmt: skip
     from jobs.flink.keyed_bootstrap import KeyedBootstrapFactory
     from jobs.flink.pipeline import engine_stream
     from jobs.flink.runtime import create_env, flink_configuration, run_to_savepoint
 
-    plan = plan_inputs(files, stage / "_input")
-    report.status("starting Flink MiniCluster...")
     settings = flink_configuration(
         parallelism=config.bootstrap.parallelism,
+        rest_port=None if cluster is None else cluster.rest_port,
         restore_from=restore_from,
         extra={"execution.checkpointing.storage": "filesystem",
                "execution.checkpointing.dir": (stage / "checkpoints").absolute().as_uri()},
     )  # fmt: skip
-    env = create_env(settings)
+    env = create_env(settings) if cluster is None else cluster.environment(settings)
     namespaces = Engine(config, MemoryStore()).namespaces
     factory = KeyedBootstrapFactory(config, str(stage), plan)
     control = str(stage / "flink-control")
