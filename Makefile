@@ -64,6 +64,7 @@ demo-streaming: install $(SAMPLE)/events/events.jsonl.gz  ## Kafka + Redis on lo
 bench: install $(SAMPLE)/events/events.jsonl.gz  ## every benchmark, one JSON line per figure
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/bench_bootstrap.py
+	$(PY) bench/bench_scaling.py
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_quality.py
 	$(PY) bench/bench_api.py

@@ -42,6 +42,8 @@ class BootstrapResult:
     """Flink: records each feature-state subtask received, by subtask index."""
     job_seconds: float | None = None
     """Flink: from submitting the job to its savepoint (``seconds`` adds planning, JVM and cluster start)."""
+    router_seconds: float | None = None
+    """Flink: the router's busy time, the serial part of the keyed graph."""
 
     @property
     def events_per_s(self) -> float:

@@ -143,4 +143,5 @@ def _result(root: Path, savepoint: str, seconds: float) -> BootstrapResult:
     os.remove(root / STATS_FILE)
     rejects = Rejects.from_dict(stats["rejects"])
     return BootstrapResult("flink", stats["events"], seconds, stats["rows"], stats["values"], rejects,
-                           stats["stats"], savepoint, subtasks={int(k): v for k, v in stats.get("subtasks", {}).items()})
+                           stats["stats"], savepoint, subtasks={int(k): v for k, v in stats.get("subtasks", {}).items()},
+                           router_seconds=stats.get("router_seconds"))  # fmt: skip

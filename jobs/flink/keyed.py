@@ -16,6 +16,7 @@ savepoint is taken once the sink has written everything, when nothing is in flig
 
 from __future__ import annotations
 
+import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -49,6 +50,8 @@ class KeyedRouter(ABC):
     """A job's router: its events into ``self.engine`` (a ``RouterEngine``); ``finish`` writes its own outputs."""
 
     engine: RouterEngine
+    busy: float = 0.0
+    """Seconds the router host has spent on this router's batches: the graph's serial part (set by the host)."""
 
     @abstractmethod
     def process_batch(self, first: int, lines: list[str]) -> None: ...
@@ -112,9 +115,11 @@ class RouterHost(KeyedProcessFunction):
 
     def process_element(self, batch, ctx: KeyedProcessFunction.Context) -> Iterator[tuple]:
         _, first, lines = batch
+        started = time.perf_counter()
         try:
             if lines is None:
                 self.router.engine.flush()
+                self.router.busy += time.perf_counter() - started
                 self.router.finish()
             else:
                 self.router.process_batch(first, lines)
@@ -125,7 +130,9 @@ class RouterHost(KeyedProcessFunction):
         self.store.flush()
         self.batches += 1
         to = self.gather_keys[self.batches % len(self.gather_keys)]
-        yield from routed_records(self.router.engine, first, lines is None, to)
+        records = list(routed_records(self.router.engine, first, lines is None, to))
+        self.router.busy += time.perf_counter() - started
+        yield from records
 
 
 def routed_records(engine: RouterEngine, batch: int, final: bool, to: int) -> Iterator[tuple]:

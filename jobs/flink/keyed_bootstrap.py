@@ -41,7 +41,8 @@ class BootstrapRouter(KeyedRouter):
         (self.root / "values").mkdir(parents=True, exist_ok=True)
         write_item_fields(self.root, self.engine.item_fields())
         write_sessions(self.root, self.engine.open_sessions())
-        stats = {"events": self.events, "stats": dict(self.engine.stats), "rejects": self.rejects.to_dict()}
+        stats = {"events": self.events, "stats": dict(self.engine.stats), "rejects": self.rejects.to_dict(),
+                 "router_seconds": self.busy}
         (self.root / ROUTER_STATS).write_text(json.dumps(stats))
 
 
