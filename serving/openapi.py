@@ -111,7 +111,7 @@ SPEC = {
                 "503": _error("state store unreachable (or no answer within inference.state.timeout)"),
             },
         }},
-        "/health": {"get": {"summary": "200 when every model is loaded and the store answers within 50 ms", "responses": {
+        "/health": {"get": {"summary": "200 when every model is loaded and the store answers pings; never waits on the store over 50 ms", "responses": {
             "200": {"description": "healthy"}, "503": {"description": "reasons"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text format"}}}},
     },
