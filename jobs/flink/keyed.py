@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pyflink.common import Types
-from pyflink.datastream import DataStream, FlatMapFunction, KeyedProcessFunction, RuntimeContext
+from pyflink.datastream import DataStream, FlatMapFunction, KeyedProcessFunction, OutputTag, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor
 from pyflink.java_gateway import get_gateway
 
@@ -130,7 +130,7 @@ class RouterHost(KeyedProcessFunction):
         self.store.flush()
         self.batches += 1
         to = self.gather_keys[self.batches % len(self.gather_keys)]
-        records = list(routed_records(self.router.engine, first, lines is None, to))
+        records = [(ROWS, r) if r[0] in "CF" else r for r in routed_records(self.router.engine, first, lines is None, to)]
         self.router.busy += time.perf_counter() - started
         yield from records
 
@@ -184,7 +184,7 @@ class StateHost(KeyedProcessFunction):
         if answers:
             yield "A", to, batch, answers
         if final_clock is not None:
-            yield "L", latest_records(self.features, store, final_clock), self.subtask, self.received
+            yield ROWS, ("L", latest_records(self.features, store, final_clock), self.subtask, self.received)
 
 
 class GatherHost(KeyedProcessFunction):
@@ -242,6 +242,11 @@ class SinkHost(FlatMapFunction):
         return iter(())
 
 
+ROWS = OutputTag("rows", Types.PICKLED_BYTE_ARRAY())
+"""The side output to the rows operator (clickthroughs, the end, every bucket's latest records): no filter
+unpickles the main outputs' records only to drop them."""
+
+
 def _shard(batch: tuple) -> int:
     return batch[0]
 
@@ -270,13 +275,6 @@ def gather_keys(parallelism: int) -> list[int]:
     return [found[i] for i in range(parallelism)]
 
 
-def _is(*tags: str):
-    def keep(record: tuple) -> bool:
-        return record[0] in tags
-
-    return keep
-
-
 def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None, *, batch_size: int,
                 uid: str, linger_ms: int | None = None) -> DataStream:  # fmt: skip
     """Lines (in input order) -> the keyed graph above; returns the sink's (empty) output stream. With
@@ -294,22 +292,19 @@ def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None,
         .set_parallelism(1).set_max_parallelism(BUCKETS)
     )
 
-    def only(stream: DataStream, *tags: str, p1: bool = False) -> DataStream:
-        kept = stream.filter(_is(*tags)).name(f"{'/'.join(tags)} records")
-        return kept.set_parallelism(1) if p1 else kept
-
     parts = (
-        only(routed, "S", p1=True).key_by(_bucket, key_type=Types.INT())
-        .process(StateHost(factory.config, factory.state_listener()), output_type=pickled).name("feature-state").uid(f"{uid}-state")
-        .set_max_parallelism(BUCKETS)
+        routed.key_by(_bucket, key_type=Types.INT())
+        .process(StateHost(factory.config, factory.state_listener()), output_type=pickled).name("feature-state")
+        .uid(f"{uid}-state").set_max_parallelism(BUCKETS)
     )
     values = (
-        only(parts, "G", "A").key_by(_gather_key, key_type=Types.INT())
+        parts.key_by(_gather_key, key_type=Types.INT())
         .process(GatherHost(factory.config), output_type=pickled).name("gather").uid(f"{uid}-gather")
         .set_max_parallelism(BUCKETS)
     )
     return (
-        only(routed, "C", "F", p1=True).union(only(parts, "L"), values)
+        routed.get_side_output(ROWS).set_parallelism(1)  # PyFlink maps side outputs: keep the router's order
+        .union(parts.get_side_output(ROWS), values)
         .flat_map(SinkHost(factory, done_file), output_type=pickled).name("rows").uid(f"{uid}-sink")
         .set_parallelism(1)
     )
