@@ -1,19 +1,21 @@
-"""The bootstrap as a PyFlink job: the embedded engine's logic hosted in a keyed operator over MapState.
+"""The bootstrap as a PyFlink job on the keyed graph (``jobs.flink.keyed``, ``jobs.flink.keyed_bootstrap``).
 
-Graph (one pickled record per 2048 events into the engine host)::
+Graph::
 
     HybridSource(FileSource per input file, in path order -> monitored control dir)   p1
       -> Batcher: raw lines into batches of 2048 (PICKLED_BYTE_ARRAY)                    p1, chained
-      -> key_by(shard) -> EngineHost: parse, features, clickthroughs; state in MapState   keyed
+      -> router: parse, sessions, clickthroughs, extractors, read keys                    p1
+      -> feature state keyed by bucket of scope id (128 = maxParallelism) -> gather       P
+      -> rows: datasets in the router's order, latest values                             p1
 
-Point-in-time training rows need every event applied in one total order against all feature state
-(a ranking reads item, user and session state at once), so the engine runs as one keyed shard; the
-parallelism setting applies to the job, but only one subtask receives data. At the end of the input
-the host flushes the datasets and latest values into the run's staging directory, the driver stops the
-job with a savepoint (also staged) that the update job restores, and publishes all of it, manifest last
-(``jobs.staging``): a failed or killed run leaves the previous outputs and savepoint reference in place.
+Every bucket gets its writes and reads from the one router in input order, so the outputs are the embedded
+engine's bytes at any parallelism, and the savepoint restores at another one. ``local_cluster`` runs it on
+one-slot TaskManagers started for the run (``jobs.flink.cluster``): real parallelism in thread mode. At the
+end of the input the rows operator writes the datasets and latest values into the run's staging directory,
+the driver stops the job with a savepoint (also staged) that the update job restores, and publishes all of
+it, manifest last (``jobs.staging``): a failed or killed run leaves the previous outputs and savepoint
+reference in place.
 """
-
 from __future__ import annotations
 
 import json
