@@ -16,6 +16,7 @@ the driver stops the job with a savepoint (also staged) that the update job rest
 it, manifest last (``jobs.staging``): a failed or killed run leaves the previous outputs and savepoint
 reference in place.
 """
+
 from __future__ import annotations
 
 import json
