@@ -22,8 +22,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
-from pyflink.common import Types
-from pyflink.datastream import DataStream, FlatMapFunction, KeyedProcessFunction, OutputTag, RuntimeContext
+from pyflink.common import Row, Types
+from pyflink.datastream import (
+    DataStream,
+    FlatMapFunction,
+    KeyedProcessFunction,
+    KeyedStream,
+    OutputTag,
+    RuntimeContext,
+)
 from pyflink.datastream.state import MapStateDescriptor
 from pyflink.java_gateway import get_gateway
 
@@ -130,7 +137,8 @@ class RouterHost(KeyedProcessFunction):
         self.store.flush()
         self.batches += 1
         to = self.gather_keys[self.batches % len(self.gather_keys)]
-        records = [(ROWS, r) if r[0] in "CF" else r for r in routed_records(self.router.engine, first, lines is None, to)]
+        records = [(ROWS, r) if r[0] in "CF" else Row(r[1], r)
+                   for r in routed_records(self.router.engine, first, lines is None, to)]  # fmt: skip
         self.router.busy += time.perf_counter() - started
         yield from records
 
@@ -180,9 +188,9 @@ class StateHost(KeyedProcessFunction):
             self.listener(self.features, store, ops)
         store.flush()
         if gather is not None:
-            yield "G", to, batch, *gather
+            yield Row(to, ("G", to, batch, *gather))
         if answers:
-            yield "A", to, batch, answers
+            yield Row(to, ("A", to, batch, answers))
         if final_clock is not None:
             yield ROWS, ("L", latest_records(self.features, store, final_clock), self.subtask, self.received)
 
@@ -251,12 +259,23 @@ def _shard(batch: tuple) -> int:
     return batch[0]
 
 
-def _bucket(record: tuple) -> int:
-    return record[1]
+class KeyedBatcher(Batcher):
+    """``Batcher`` emitting ``Row(shard, batch)`` for ``_keyed``."""
+
+    def flat_map(self, line: str) -> Iterator[Row]:
+        for batch in super().flat_map(line):
+            yield Row(batch[0], batch)
 
 
-def _gather_key(record: tuple) -> int:
-    return record[1]
+KEYED = Types.ROW([Types.INT(), Types.PICKLED_BYTE_ARRAY()])
+"""What the router and the state subtasks emit: ``Row(key, record)``, keyed by ``_keyed`` on its first field."""
+
+
+def _keyed(stream: DataStream) -> KeyedStream:
+    """``stream`` of ``Row(key, record)`` keyed by the key, what PyFlink's ``key_by`` builds after its own Python
+    operator, which unpickles and pickles every record again only to compute the key."""
+    j_keyed = stream._j_data_stream.keyBy(get_gateway().jvm.KeyByKeySelector(), Types.ROW([Types.INT()]).get_java_type_info())
+    return KeyedStream(j_keyed, Types.PICKLED_BYTE_ARRAY(), stream)
 
 
 def gather_keys(parallelism: int) -> list[int]:
@@ -281,24 +300,24 @@ def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None,
     ``linger_ms`` (the update job) batches also close that long after their first line (``timed_batches``)."""
     pickled = Types.PICKLED_BYTE_ARRAY()
     if linger_ms is None:
-        batches = lines.flat_map(Batcher(batch_size), output_type=pickled).name("batcher").uid("batcher").set_parallelism(1)
+        batches = _keyed(lines.flat_map(KeyedBatcher(batch_size), output_type=KEYED).name("batcher").uid("batcher")
+                         .set_parallelism(1))  # fmt: skip
     else:
-        batches = timed_batches(lines, batch_size, linger_ms)
+        batches = timed_batches(lines, batch_size, linger_ms).key_by(_shard, key_type=Types.INT())
     routed = (
         batches
-        .key_by(_shard, key_type=Types.INT())
         .process(RouterHost(factory, gather_keys(max(lines.get_execution_environment().get_parallelism(), 1))),
-                 output_type=pickled).name("router").uid(f"{uid}-router")
+                 output_type=KEYED).name("router").uid(f"{uid}-router")
         .set_parallelism(1).set_max_parallelism(BUCKETS)
     )
 
     parts = (
-        routed.key_by(_bucket, key_type=Types.INT())
-        .process(StateHost(factory.config, factory.state_listener()), output_type=pickled).name("feature-state")
+        _keyed(routed)
+        .process(StateHost(factory.config, factory.state_listener()), output_type=KEYED).name("feature-state")
         .uid(f"{uid}-state").set_max_parallelism(BUCKETS)
     )
     values = (
-        parts.key_by(_gather_key, key_type=Types.INT())
+        _keyed(parts)
         .process(GatherHost(factory.config), output_type=pickled).name("gather").uid(f"{uid}-gather")
         .set_max_parallelism(BUCKETS)
     )
