@@ -32,16 +32,19 @@ class ConfigError(ValueError):
 
 
 class XGBoostBackend(BaseModel):
+    """XGBoost LambdaMART. The defaults come from the sweep in the README (Training): shallow trees, early
+    stopping on the validation part picks the rounds below the ``iterations`` cap."""
+
     model_config = STRICT
     type: Literal["xgboost"]
-    iterations: int = Field(100, gt=0)
-    learningRate: float = Field(0.1, gt=0)
+    iterations: int = Field(300, gt=0)
+    learningRate: float = Field(0.15, gt=0)
     ndcgCutoff: int = Field(10, gt=0)
-    maxDepth: int = Field(8, gt=0)
+    maxDepth: int = Field(3, gt=0)
     seed: int = 0
     sampling: float = Field(1.0, gt=0, le=1)
     objective: Literal["rank:ndcg", "rank:pairwise", "rank:map"] = "rank:ndcg"
-    earlyStopping: int = Field(20, ge=0)
+    earlyStopping: int = Field(50, ge=0)
     """Patience: stop after this many rounds without a better validation metric (0: run every iteration)."""
     minChildWeight: float = Field(1.0, ge=0)
 
