@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     from jobs.update.command import add_update_parser
 
     add_update_parser(sub, config_args)
+    from jobs.k8s.command import add_k8s_parser
+
+    add_k8s_parser(sub, config_args)
     return parser
 
 

@@ -58,8 +58,9 @@ def flink_configuration(
     restore_from: str | None = None,
     extra: dict | None = None,
 ) -> Configuration:
-    """Repo defaults + REST on 127.0.0.1:<free port> + optional checkpointing and savepoint restore."""
-    port = str(rest_port or free_port())
+    """Repo defaults + REST on 127.0.0.1:<free port> + optional checkpointing and savepoint restore. Inside a
+    Flink cluster's JobManager (``jobs.k8s.entry``) ``$RANKSTREAM_FLINK_REST_PORT`` names the cluster's port."""
+    port = str(rest_port or os.environ.get("RANKSTREAM_FLINK_REST_PORT") or free_port())
     settings = load_defaults()
     settings.update(
         {

@@ -1,0 +1,87 @@
+"""``rankstream k8s-manifest CONFIG bootstrap|update|api|all``: print the resources as one YAML stream."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import yaml
+
+from feature_ops.config import Config, ConfigError, load_config
+from jobs.k8s.manifests import (
+    Target,
+    api_resources,
+    bootstrap_deployment,
+    config_map,
+    update_deployment,
+)
+
+WHAT = ("bootstrap", "update", "api", "all")
+
+
+def render(config_path: str, what: str, target: Target) -> list[dict]:
+    """The resources ``what`` stands for; ``all``: the ConfigMap, both jobs and the API."""
+    config = load_config(config_path)
+    resources = {
+        "bootstrap": lambda: [bootstrap_deployment(target, target.parallelism or config.bootstrap.parallelism)],
+        "update": lambda: [update_deployment(target, target.parallelism or config.inference.parallelism,
+                                             update_savepoint(config, target))],  # fmt: skip
+        "api": lambda: api_resources(target, config.inference.port),
+    }
+    if what != "all":
+        return resources[what]()
+    text = Path(config_path).read_text(encoding="utf-8")
+    return [config_map(target, text), *(r for key in ("bootstrap", "update", "api") for r in resources[key]())]
+
+
+def update_savepoint(config: Config, target: Target) -> str:
+    """``--savepoint``, else the savepoint the bootstrap's ``manifest.json`` names."""
+    if target.savepoint:
+        return target.savepoint
+    from jobs.manifest import read_manifest
+    from jobs.workdir import local_workdir
+
+    root = local_workdir(config.bootstrap.workdir, create=False)
+    savepoint = read_manifest(root).get("savepoint")
+    if not savepoint:
+        raise ConfigError(f"workdir {root}: manifest.json names no savepoint (an embedded bootstrap?); the update "
+                          "job starts from the Flink bootstrap's savepoint: pass --savepoint")  # fmt: skip
+    return savepoint
+
+
+def to_yaml(resources: list[dict]) -> str:
+    return yaml.safe_dump_all(resources, sort_keys=False, default_flow_style=False, width=120)
+
+
+def cmd_k8s_manifest(args: argparse.Namespace) -> int:
+    target = Target(image=args.image, namespace=args.namespace, parallelism=args.parallelism,
+                    savepoint=args.savepoint, checkpoint_dir=args.checkpoint_dir,
+                    savepoint_dir=args.savepoint_dir)  # fmt: skip
+    print(to_yaml(render(args.config, args.what, target)), end="")
+    return 0
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_k8s_parser(sub, config_args) -> None:
+    p = sub.add_parser("k8s-manifest", help="print FlinkDeployments (bootstrap, update) and the API's Deployment "
+                                            "and Service as YAML for kubectl apply -f -")  # fmt: skip
+    config_args(p)
+    p.add_argument("what", choices=WHAT, help="all: the ConfigMap holding CONFIG, both jobs and the API")
+    defaults = Target()
+    p.add_argument("--image", default=defaults.image, help=f"the rankstream image (default: {defaults.image})")
+    p.add_argument("--namespace", default=defaults.namespace, help=f"(default: {defaults.namespace})")
+    p.add_argument("--parallelism", type=positive,
+                   help="one-slot TaskManagers per job (default: bootstrap.parallelism, inference.parallelism)")
+    p.add_argument("--savepoint", help="the update job's initialSavepointPath (default: the savepoint in the "
+                                       "bootstrap's manifest.json)")  # fmt: skip
+    p.add_argument("--checkpoint-dir", default=defaults.checkpoint_dir, help="execution.checkpointing.dir URI "
+                   f"(default: {defaults.checkpoint_dir}; s3://... with the S3 plugin)")  # fmt: skip
+    p.add_argument("--savepoint-dir", default=defaults.savepoint_dir,
+                   help=f"savepoints the operator takes (default: {defaults.savepoint_dir})")
+    p.set_defaults(func=cmd_k8s_manifest)

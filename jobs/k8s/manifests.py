@@ -1,0 +1,163 @@
+"""Kubernetes resources for rankstream as plain dicts: FlinkDeployments for the bootstrap and update jobs
+(flink-kubernetes-operator, ``flink.apache.org/v1beta1``), the config's ConfigMap, and the API's Deployment
+and Service. ``k8s/base/`` holds the API's resources written by ``api_resources(Target())`` (a test keeps
+them equal), so the kustomize base and ``rankstream k8s-manifest`` cannot drift.
+
+Every pod mounts the config from the ConfigMap at ``CONFIG_PATH``, the shared workdir volume (a
+ReadWriteMany claim) at ``DATA_DIR`` with ``RANKSTREAM_WORKDIR`` pointing into it, and takes its secrets as
+environment variables from the Secret (``optional``: a config without secrets needs none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FLINK_VERSION = "v2_2"
+PYTHON_JAR = "local:///opt/flink/opt/flink-python-2.2.1.jar"
+PYTHON_DRIVER = "org.apache.flink.client.python.PythonDriver"
+PYTHON = "/opt/venv/bin/python"
+ENTRY_MODULE = "jobs.k8s.entry"
+CONFIG_DIR = "/etc/rankstream"
+CONFIG_PATH = f"{CONFIG_DIR}/config.yml"
+DATA_DIR = "/data"
+WORKDIR = f"{DATA_DIR}/workdir"
+APP = "rankstream"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how the resources run; every field is a ``rankstream k8s-manifest`` option."""
+
+    image: str = "rankstream:0.1.0"
+    namespace: str = "rankstream"
+    parallelism: int | None = None
+    """TaskManagers of a Flink job (one slot each); default: bootstrap.parallelism / inference.parallelism."""
+    savepoint: str | None = None
+    """The update job's first restore; default: the savepoint the bootstrap's manifest.json names."""
+    checkpoint_dir: str = f"file://{DATA_DIR}/flink/checkpoints"
+    savepoint_dir: str = f"file://{DATA_DIR}/flink/savepoints"
+    config_map: str = "rankstream-config"
+    secret: str = "rankstream-secrets"
+    workdir_claim: str = "rankstream-workdir"
+    service_account: str = "rankstream-flink"
+    api_replicas: int = 2
+
+
+def labels(component: str) -> dict:
+    return {"app.kubernetes.io/name": APP, "app.kubernetes.io/component": component}
+
+
+def metadata(name: str, target: Target, component: str) -> dict:
+    return {"name": name, "namespace": target.namespace, "labels": labels(component)}
+
+
+def config_map(target: Target, config_text: str) -> dict:
+    """The config file every pod reads at ``CONFIG_PATH``."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(target.config_map, target, "config"),
+            "data": {"config.yml": config_text}}  # fmt: skip
+
+
+def volumes(target: Target) -> list[dict]:
+    return [{"name": "config", "configMap": {"name": target.config_map}},
+            {"name": "workdir", "persistentVolumeClaim": {"claimName": target.workdir_claim}}]  # fmt: skip
+
+
+def container_env(target: Target) -> dict:
+    """The container fields every rankstream pod shares: config, workdir, secrets."""
+    return {
+        "env": [{"name": "RANKSTREAM_WORKDIR", "value": WORKDIR}],
+        "envFrom": [{"secretRef": {"name": target.secret, "optional": True}}],
+        "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                         {"name": "workdir", "mountPath": DATA_DIR}],  # fmt: skip
+    }
+
+
+def flink_deployment(name: str, target: Target, args: list[str], parallelism: int, job: dict) -> dict:
+    """A FlinkDeployment in application mode running ``python -m jobs.k8s.entry <args>`` through Flink's
+    PythonDriver (Flink options before the module's own arguments) on ``parallelism`` one-slot TaskManagers."""
+    pod = {"spec": {"containers": [{"name": "flink-main-container", **container_env(target)}],
+                    "volumes": volumes(target)}}  # fmt: skip
+    return {
+        "apiVersion": "flink.apache.org/v1beta1",
+        "kind": "FlinkDeployment",
+        "metadata": metadata(name, target, name.removeprefix(f"{APP}-")),
+        "spec": {
+            "image": target.image,
+            "imagePullPolicy": "IfNotPresent",
+            "flinkVersion": FLINK_VERSION,
+            "mode": "native",
+            "serviceAccount": target.service_account,
+            "flinkConfiguration": flink_configuration(target),
+            "podTemplate": pod,
+            "jobManager": {"replicas": 1, "resource": {"cpu": 1, "memory": "2048m"}},
+            "taskManager": {"replicas": parallelism, "resource": {"cpu": 1, "memory": "2048m"}},
+            "job": {
+                "jarURI": PYTHON_JAR,
+                "entryClass": PYTHON_DRIVER,
+                "args": ["-pyclientexec", PYTHON, "-pym", ENTRY_MODULE, *args],
+                "parallelism": parallelism,
+                "state": "running",
+                **job,
+            },
+        },
+    }
+
+
+def flink_configuration(target: Target) -> dict[str, str]:
+    """One Python interpreter per TaskManager JVM (thread mode, one slot), state dirs as URIs."""
+    return {
+        "taskmanager.numberOfTaskSlots": "1",
+        "python.execution-mode": "thread",
+        "python.executable": PYTHON,
+        "python.client.executable": PYTHON,
+        "state.backend.type": "hashmap",
+        "restart-strategy.type": "none",
+        "execution.checkpointing.dir": target.checkpoint_dir,
+        "execution.checkpointing.savepoint-dir": target.savepoint_dir,
+        "state.checkpoints.dir": target.checkpoint_dir,
+        "state.savepoints.dir": target.savepoint_dir,
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+    }
+
+
+def bootstrap_deployment(target: Target, parallelism: int) -> dict:
+    """The bootstrap: reads the events, publishes datasets and values into the workdir and ends with its
+    savepoint (the driver stops the job with it); the operator restores nothing (``stateless``)."""
+    args = ["bootstrap", CONFIG_PATH, "--parallelism", str(parallelism)]
+    return flink_deployment(f"{APP}-bootstrap", target, args, parallelism, {"upgradeMode": "stateless"})
+
+
+def update_deployment(target: Target, parallelism: int, savepoint: str) -> dict:
+    """The update job: starts from ``savepoint`` (``initialSavepointPath``); the operator upgrades it through
+    savepoints. The bootstrap's file source has no counterpart here, so its state is left unclaimed."""
+    args = ["update", CONFIG_PATH, "--parallelism", str(parallelism)]
+    job = {"upgradeMode": "savepoint", "initialSavepointPath": savepoint, "allowNonRestoredState": True}
+    return flink_deployment(f"{APP}-update", target, args, parallelism, job)
+
+
+def api_resources(target: Target, port: int = 8080) -> list[dict]:
+    """The API: a Deployment (readiness and liveness on ``/health``) and its Service."""
+    selector = labels("api")
+    container = {
+        "name": "api",
+        "image": target.image,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["api", CONFIG_PATH, "--host", "0.0.0.0", "--port", str(port)],
+        "ports": [{"name": "http", "containerPort": port}],
+        "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 5, "timeoutSeconds": 2},
+        "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 20,
+                          "timeoutSeconds": 2, "failureThreshold": 6},  # fmt: skip
+        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+        **container_env(target),
+    }
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata(f"{APP}-api", target, "api"),
+        "spec": {"replicas": target.api_replicas, "selector": {"matchLabels": selector},
+                 "template": {"metadata": {"labels": selector},
+                              "spec": {"containers": [container], "volumes": volumes(target)}}},
+    }  # fmt: skip
+    service = {
+        "apiVersion": "v1", "kind": "Service", "metadata": metadata(f"{APP}-api", target, "api"),
+        "spec": {"selector": selector, "ports": [{"name": "http", "port": port, "targetPort": "http"}]},
+    }  # fmt: skip
+    return [deployment, service]

@@ -1,0 +1,70 @@
+"""``python -m jobs.k8s.entry``: the jobs inside a FlinkDeployment run the CLI's drivers with the cluster's
+REST port, the operator's restore path and the CR's parallelism, never a local cluster."""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from jobs.k8s import entry
+from tests.k8s_checks import REPO
+
+CONFIG = str(REPO / "k8s" / "base" / "config.yml")
+
+
+@pytest.fixture
+def conf_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv(entry.REST_PORT_ENV, "unset")  # restored (removed) after the test: main() sets it
+    (tmp_path / "config.yaml").write_text(
+        "rest:\n  port: 8181\nexecution.state-recovery.path: file:/data/flink/savepoints/savepoint-9f\n"
+        "taskmanager:\n  numberOfTaskSlots: 1\n")
+    return str(tmp_path)
+
+
+def test_cluster_settings_flattens_nested_keys(conf_dir, tmp_path):
+    assert entry.cluster_settings(conf_dir) == {
+        "rest.port": "8181", "execution.state-recovery.path": "file:/data/flink/savepoints/savepoint-9f",
+        "taskmanager.numberOfTaskSlots": "1"}
+    assert entry.cluster_settings(str(tmp_path / "missing")) == {}
+
+
+def test_bootstrap_runs_on_the_cluster_at_the_crs_parallelism(conf_dir, monkeypatch, capsys):
+    import jobs.flink.bootstrap
+
+    calls = []
+
+    def bootstrap_flink(config, progress, status, local_cluster):
+        calls.append((config.bootstrap.parallelism, local_cluster, os.environ[entry.REST_PORT_ENV]))
+        return SimpleNamespace(events=1234, savepoint="file:/data/workdir/savepoint/savepoint-1")
+
+    monkeypatch.setattr(jobs.flink.bootstrap, "bootstrap_flink", bootstrap_flink)
+    assert entry.main(["bootstrap", CONFIG, "--parallelism", "4"], conf_dir) == 0
+    assert calls == [(4, False, "8181")]
+    assert capsys.readouterr().out == "bootstrap: 1,234 events, savepoint file:/data/workdir/savepoint/savepoint-1\n"
+
+
+def test_update_restores_what_the_operator_asks_for(conf_dir, monkeypatch, capsys):
+    import jobs.update.run
+
+    calls, handlers = [], []
+
+    def run_update(config, savepoint, parallelism, stop, progress, say):
+        calls.append((savepoint, parallelism))
+        return SimpleNamespace(events=10, savepoint="file:/data/workdir/savepoint/savepoint-2")
+
+    monkeypatch.setattr(jobs.update.run, "run_update", run_update)
+    monkeypatch.setattr(entry.signal, "signal", lambda signum, handler: handlers.append(signum))
+    assert entry.main(["update", CONFIG], conf_dir) == 0
+    assert calls == [("file:/data/flink/savepoints/savepoint-9f", 2)]
+    assert handlers == [entry.signal.SIGTERM]
+    assert capsys.readouterr().out == "update: stopped after 10 events; savepoint file:/data/workdir/savepoint/savepoint-2\n"
+
+
+def test_flink_configuration_uses_the_clusters_rest_port(monkeypatch):
+    from jobs.flink.runtime import flink_configuration
+
+    monkeypatch.setenv(entry.REST_PORT_ENV, "8181")
+    assert flink_configuration().get_string("rest.port", "") == "8181"
+    assert flink_configuration(rest_port=9000).get_string("rest.port", "") == "9000"
