@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from jobs.flink.errors import FlinkJobError
 from jobs.k8s import entry
 from tests.k8s_checks import REPO
 
@@ -68,3 +69,27 @@ def test_flink_configuration_uses_the_clusters_rest_port(monkeypatch):
     monkeypatch.setenv(entry.REST_PORT_ENV, "8181")
     assert flink_configuration().get_string("rest.port", "") == "8181"
     assert flink_configuration(rest_port=9000).get_string("rest.port", "") == "9000"
+
+
+@pytest.mark.parametrize("error, stopped", [
+    (FlinkJobError("Flink job 'rankstream-update' (ab12) ended (FINISHED) before the engine host signalled "
+                   "completion", "ab12"), True),
+    (FlinkJobError("Flink job 'rankstream-update' (ab12) failed", "ab12", "Traceback ...", "bad line"), False),
+    (FlinkJobError("Flink job 'rankstream-update' (ab12) ended (CANCELED) before the engine host signalled "
+                   "completion", "ab12"), False),
+])  # fmt: skip
+def test_an_operator_stop_ends_the_driver_cleanly(conf_dir, monkeypatch, capsys, error, stopped):
+    import jobs.update.run
+
+    def run_update(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(jobs.update.run, "run_update", run_update)
+    monkeypatch.setattr(entry.signal, "signal", lambda signum, handler: None)
+    if not stopped:
+        with pytest.raises(FlinkJobError):
+            entry.main(["update", CONFIG], conf_dir)
+        return
+    assert entry.main(["update", CONFIG], conf_dir) == 0
+    assert capsys.readouterr().out == (
+        "update: job ab12 stopped by the operator (its savepoint is in the FlinkDeployment's status)\n")

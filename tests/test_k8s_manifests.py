@@ -39,7 +39,7 @@ def resource_files() -> list[Path]:
 
 
 @needs_crd
-@pytest.mark.parametrize("what", ["bootstrap", "update", "api", "all"])
+@pytest.mark.parametrize("what", ["bootstrap", "train", "upload", "update", "api", "all"])
 def test_k8s_manifest_output_passes(capsys, what):
     resources = k8s_manifest(capsys, str(BASE_CONFIG), what, "--savepoint", SAVEPOINT, "--parallelism", "3")
     assert resources
@@ -202,3 +202,21 @@ def test_bad_core_resources_are_rejected(change, expected):
     deployment = load_all((K8S / "base" / "api.yaml").read_text())[0]
     found = errors(change(deployment))
     assert any(expected in e for e in found), found
+
+
+def test_batch_jobs_run_their_command_once(capsys):
+    for command in ("train", "upload"):
+        [job] = k8s_manifest(capsys, str(BASE_CONFIG), command, "--image", "registry.example.com/rankstream:1")
+        pod = job["spec"]["template"]["spec"]
+        assert (job["kind"], job["spec"]["backoffLimit"], pod["restartPolicy"]) == ("Job", 0, "Never")
+        assert pod["containers"][0]["args"] == [command, "/etc/rankstream/config.yml"]
+        assert pod["containers"][0]["image"] == "registry.example.com/rankstream:1"
+
+
+def test_state_directories_are_options(capsys):
+    [job] = k8s_manifest(capsys, str(BASE_CONFIG), "bootstrap", "--checkpoint-dir", "file:///mnt/ck",
+                         "--savepoint-dir", "file:///mnt/sp")  # fmt: skip
+    conf = job["spec"]["flinkConfiguration"]
+    assert conf["execution.checkpointing.dir"] == conf["state.checkpoints.dir"] == "file:///mnt/ck"
+    assert conf["execution.checkpointing.savepoint-dir"] == conf["state.savepoints.dir"] == "file:///mnt/sp"
+    assert conf["python.execution-mode"] == "thread"

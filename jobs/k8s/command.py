@@ -11,12 +11,13 @@ from feature_ops.config import Config, ConfigError, load_config
 from jobs.k8s.manifests import (
     Target,
     api_resources,
+    batch_job,
     bootstrap_deployment,
     config_map,
     update_deployment,
 )
 
-WHAT = ("bootstrap", "update", "api", "all")
+WHAT = ("bootstrap", "train", "upload", "update", "api", "all")
 
 
 def render(config_path: str, what: str, target: Target) -> list[dict]:
@@ -27,6 +28,8 @@ def render(config_path: str, what: str, target: Target) -> list[dict]:
         "update": lambda: [update_deployment(target, target.parallelism or config.inference.parallelism,
                                              update_savepoint(config, target))],  # fmt: skip
         "api": lambda: api_resources(target, config.inference.port),
+        "train": lambda: [batch_job("train", target)],
+        "upload": lambda: [batch_job("upload", target)],
     }
     if what != "all":
         return resources[what]()
@@ -69,10 +72,11 @@ def positive(text: str) -> int:
 
 
 def add_k8s_parser(sub, config_args) -> None:
-    p = sub.add_parser("k8s-manifest", help="print FlinkDeployments (bootstrap, update) and the API's Deployment "
-                                            "and Service as YAML for kubectl apply -f -")  # fmt: skip
+    p = sub.add_parser("k8s-manifest", help="print FlinkDeployments (bootstrap, update), Jobs (train, upload) and the "
+                                            "API's Deployment and Service as YAML for kubectl apply -f -")  # fmt: skip
     config_args(p)
-    p.add_argument("what", choices=WHAT, help="all: the ConfigMap holding CONFIG, both jobs and the API")
+    p.add_argument("what", choices=WHAT, help="train, upload: a Job running that command once; all: the ConfigMap "
+                                             "holding CONFIG, both Flink jobs and the API")
     defaults = Target()
     p.add_argument("--image", default=defaults.image, help=f"the rankstream image (default: {defaults.image})")
     p.add_argument("--namespace", default=defaults.namespace, help=f"(default: {defaults.namespace})")
@@ -80,8 +84,8 @@ def add_k8s_parser(sub, config_args) -> None:
                    help="one-slot TaskManagers per job (default: bootstrap.parallelism, inference.parallelism)")
     p.add_argument("--savepoint", help="the update job's initialSavepointPath (default: the savepoint in the "
                                        "bootstrap's manifest.json)")  # fmt: skip
-    p.add_argument("--checkpoint-dir", default=defaults.checkpoint_dir, help="execution.checkpointing.dir URI "
-                   f"(default: {defaults.checkpoint_dir}; s3://... with the S3 plugin)")  # fmt: skip
+    p.add_argument("--checkpoint-dir", default=defaults.checkpoint_dir,
+                   help=f"the cluster's execution.checkpointing.dir URI (default: {defaults.checkpoint_dir})")
     p.add_argument("--savepoint-dir", default=defaults.savepoint_dir,
-                   help=f"savepoints the operator takes (default: {defaults.savepoint_dir})")
+                   help=f"where the operator's savepoints go (default: {defaults.savepoint_dir})")
     p.set_defaults(func=cmd_k8s_manifest)

@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from feature_ops.config import Config, load_config
+from jobs.flink.errors import FlinkJobError
 
 REST_PORT_ENV = "RANKSTREAM_FLINK_REST_PORT"
 
@@ -64,8 +65,19 @@ def run_update(config: Config, settings: dict[str, str]) -> str:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     savepoint = settings.get("execution.state-recovery.path")
-    result = update(config, savepoint, config.inference.parallelism, stop, progress=_progress, say=_say)
+    try:
+        result = update(config, savepoint, config.inference.parallelism, stop, progress=_progress, say=_say)
+    except FlinkJobError as e:
+        if not stopped_by_operator(e):
+            raise
+        return f"update: job {e.job_id} stopped by the operator (its savepoint is in the FlinkDeployment's status)"
     return f"update: stopped after {result.events:,} events; savepoint {result.savepoint}"
+
+
+def stopped_by_operator(error: FlinkJobError) -> bool:
+    """The job finished without a failure while the driver kept it running: the operator stopped it with a
+    savepoint (an upgrade or ``state: suspended``), which is not an error of the driver."""
+    return not error.detail and "(FINISHED)" in error.headline
 
 
 JOBS = {"bootstrap": run_bootstrap, "update": run_update}

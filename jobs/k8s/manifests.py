@@ -34,8 +34,10 @@ class Target:
     """TaskManagers of a Flink job (one slot each); default: bootstrap.parallelism / inference.parallelism."""
     savepoint: str | None = None
     """The update job's first restore; default: the savepoint the bootstrap's manifest.json names."""
-    checkpoint_dir: str = f"file://{DATA_DIR}/flink/checkpoints"
-    savepoint_dir: str = f"file://{DATA_DIR}/flink/savepoints"
+    checkpoint_dir: str = f"file://{WORKDIR}/checkpoints"
+    savepoint_dir: str = f"file://{WORKDIR}/savepoint"
+    """Where the operator's savepoints and the cluster's checkpoints go. The jobs' drivers keep theirs in the
+    workdir (``<workdir>/savepoint``, ``<workdir>/checkpoints/<bootstrap run>``), so the defaults are the same."""
     config_map: str = "rankstream-config"
     secret: str = "rankstream-secrets"
     workdir_claim: str = "rankstream-workdir"
@@ -161,3 +163,16 @@ def api_resources(target: Target, port: int = 8080) -> list[dict]:
         "spec": {"selector": selector, "ports": [{"name": "http", "port": port, "targetPort": "http"}]},
     }  # fmt: skip
     return [deployment, service]
+
+
+def batch_job(command: str, target: Target) -> dict:
+    """``rankstream <command> CONFIG`` once, as a Job in the image (train, upload)."""
+    container = {"name": command, "image": target.image, "imagePullPolicy": "IfNotPresent",
+                 "args": [command, CONFIG_PATH], **container_env(target)}  # fmt: skip
+    return {
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": metadata(f"{APP}-{command}", target, command),
+        "spec": {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400,
+                 "template": {"metadata": {"labels": labels(command)},
+                              "spec": {"restartPolicy": "Never", "containers": [container],
+                                       "volumes": volumes(target)}}},
+    }  # fmt: skip
