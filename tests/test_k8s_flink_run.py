@@ -1,12 +1,18 @@
-"""The operator's path without an operator: the bootstrap FlinkDeployment's exact ``job.args`` through Flink's
-own client (``flink run`` with the PythonDriver jar the CR names) against a local standalone cluster of one-slot
-TaskManagers. ``jobs.k8s.entry`` submits to that cluster (no MiniCluster) and writes the embedded bytes."""
+"""The operator's path without an operator: the FlinkDeployments' exact ``job.args`` through Flink's own client
+(``flink run`` with the PythonDriver jar the CRs name) against a local standalone cluster of one-slot
+TaskManagers. The bootstrap submits to that cluster (no MiniCluster) and writes the embedded bytes; the update
+job restores the savepoint the operator names in the cluster's config and ends cleanly when stopped with a
+savepoint through the REST API, as the operator does for an upgrade."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -14,20 +20,24 @@ from jobs.embedded import bootstrap_embedded
 from jobs.flink.cluster import WHEEL, LocalCluster
 from jobs.flink.rest import FlinkRest
 from jobs.generate import generate
-from jobs.k8s.manifests import PYTHON_DRIVER, PYTHON_JAR, Target, bootstrap_deployment
+from jobs.k8s.manifests import PYTHON_DRIVER, PYTHON_JAR, Target, bootstrap_deployment, update_deployment
+from jobs.manifest import read_manifest
+from jobs.upload import upload
+from serving.testing import ApiServer
 from tests.conftest import SAMPLE_SIZES, config_dict, example_config
+from tests.update_helpers import copy_workdir, make_config, reference, wait_for_values, write_config
 
 pytestmark = pytest.mark.flink
 OUTPUTS = ["values/values.jsonl.gz", "values/item-fields.jsonl.gz", "values/sessions.jsonl.gz",
            "dataset/xgboost.parquet"]  # fmt: skip
 
 
-def cr_args(config: Path, parallelism: int) -> list[str]:
+def cr_args(resource: dict, config: Path) -> list[str]:
     """The CR's args with the image's paths swapped for this machine's (interpreter, config file)."""
     import sys
 
-    job = bootstrap_deployment(Target(), parallelism)["spec"]["job"]
-    assert job["entryClass"] == PYTHON_DRIVER
+    job = resource["spec"]["job"]
+    assert (job["entryClass"], job["jarURI"]) == (PYTHON_DRIVER, PYTHON_JAR)
     swap = {"/opt/venv/bin/python": sys.executable, "/etc/rankstream/config.yml": str(config)}
     return [swap.get(arg, arg) for arg in job["args"]]
 
@@ -37,12 +47,8 @@ def test_the_bootstrap_crs_args_run_on_a_flink_cluster(tmp_path):
     bootstrap_embedded(example_config(tmp_path / "embedded", events))
     raw = config_dict(example_config(tmp_path / "flink", events))
     (tmp_path / "config.yml").write_text(yaml.safe_dump(raw))
-    jar = WHEEL / "opt" / Path(PYTHON_JAR).name
     with LocalCluster(2, tmp_path / "cluster") as cluster:
-        env = cluster._prepare()
-        env["JVM_ARGS"] = yaml.safe_load((WHEEL / "conf" / "config.yaml").read_text())["env"]["java"]["opts"]["all"]
-        command = ["bash", str(WHEEL / "bin" / "flink"), "run", "-m", f"127.0.0.1:{cluster.rest_port}",
-                   "-c", PYTHON_DRIVER, str(jar), *cr_args(tmp_path / "config.yml", 2)]  # fmt: skip
+        command, env = flink_run(cluster, cr_args(bootstrap_deployment(Target(), 2), tmp_path / "config.yml"))
         run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stdout + run.stderr
         jobs = FlinkRest(cluster.rest_port).get("/jobs/overview")["jobs"]
@@ -51,3 +57,59 @@ def test_the_bootstrap_crs_args_run_on_a_flink_cluster(tmp_path):
     for path in OUTPUTS:
         assert (tmp_path / "flink" / path).read_bytes() == (tmp_path / "embedded" / path).read_bytes(), path
     assert (tmp_path / "flink" / "manifest.json").exists()
+
+
+def flink_run(cluster: LocalCluster, args: list[str], extra_conf: dict | None = None) -> tuple[list[str], dict]:
+    """``flink run`` of the PythonDriver jar the CRs name, and its environment; ``extra_conf`` goes into the
+    cluster's config.yaml, where the operator puts what it asks of the job."""
+    env = cluster._prepare()
+    conf = cluster.root / "conf" / "config.yaml"
+    conf.write_text(yaml.safe_dump({**yaml.safe_load(conf.read_text()), **(extra_conf or {})}))
+    env["JVM_ARGS"] = yaml.safe_load((WHEEL / "conf" / "config.yaml").read_text())["env"]["java"]["opts"]["all"]
+    jar = WHEEL / "opt" / Path(PYTHON_JAR).name
+    return ["bash", str(WHEEL / "bin" / "flink"), "run", "-m", f"127.0.0.1:{cluster.rest_port}",
+            "-c", PYTHON_DRIVER, str(jar), *args], env  # fmt: skip
+
+
+def stop_with_savepoint(rest: FlinkRest, target: Path, timeout: float = 120.0) -> str:
+    """What the operator does for an upgrade: stop the running job with a savepoint through the REST API."""
+    deadline = time.monotonic() + timeout
+    while not (running := [j for j in rest.get("/jobs/overview")["jobs"] if j["state"] == "RUNNING"]):
+        assert time.monotonic() < deadline, "the update job is not running"
+        time.sleep(0.5)
+    body = json.dumps({"targetDirectory": target.as_uri(), "drain": False}).encode()
+    request = urllib.request.Request(f"{rest.base}/jobs/{running[0]['jid']}/stop", body, method="POST",
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202
+    return running[0]["jid"]
+
+
+@pytest.mark.redis
+def test_the_update_crs_args_restore_the_operators_savepoint_and_end_on_its_stop(halves, redis_db, tmp_path):
+    workdir = copy_workdir(halves, tmp_path / "wd")
+    config = make_config(workdir, tmp_path, redis_db.port, {"type": "rest"}, batchSize=64)
+    path = write_config(tmp_path / "config.yml", config)
+    upload(config)
+    savepoint = read_manifest(workdir)["savepoint"]
+    with LocalCluster(2, tmp_path / "cluster") as cluster:
+        command, env = flink_run(cluster, cr_args(update_deployment(Target(), 2, savepoint), path),
+                                 {"execution.state-recovery.path": savepoint})  # fmt: skip
+        log = tmp_path / "flink-run.log"
+        with open(log, "wb") as out:
+            job = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            with ApiServer(config) as api:
+                response = httpx.post(f"{api.url}/feedback", content="\n".join(halves.second).encode(), timeout=30)
+                assert response.json()["accepted"] == len(halves.second)
+            expected = reference(tmp_path, halves.first + halves.second, redis_db.port, db=1)
+            wait_for_values(redis_db.port, expected, failed=lambda: job.poll() is None or pytest.fail(log.read_text()))
+            job_id = stop_with_savepoint(FlinkRest(cluster.rest_port), tmp_path / "operator-savepoints")
+            assert job.wait(120) == 0, log.read_text()
+        finally:
+            if job.poll() is None:
+                job.kill()
+    output = log.read_text()
+    assert f"restoring from --savepoint: {savepoint}" in output
+    assert f"update: job {job_id} stopped by the operator" in output
+    assert list((tmp_path / "operator-savepoints").glob("savepoint-*/_metadata"))
