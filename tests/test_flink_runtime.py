@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -287,3 +289,25 @@ def test_python_exception_in_engine_surfaces_in_flink_job_error(tmp_path):
     assert "ValueError: toy engine cannot digest 'boom,1'" in text
     assert "process_batch at input line ordinal 512" in text
     assert "Traceback (most recent call last)" in text and "in process_batch" in text
+
+
+def _process_tree(pid: int) -> set[int]:
+    pids, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        pids.add(p)
+        for task in Path(f"/proc/{p}/task").iterdir():
+            todo += [int(c) for c in (task / "children").read_text().split()]
+    return pids
+
+
+@pytest.mark.flink
+def test_after_a_job_this_process_and_its_jvm_listen_on_loopback_only(tmp_path):
+    files = [write_lines(tmp_path / "a.txt", ["x", "y"])]
+    run_job(tmp_path, "ports", files, EchoEngine, [])
+    pids = _process_tree(os.getpid())
+    listeners = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout.splitlines()
+    ours = [line for line in listeners if any(f"pid={p}," in line for p in pids)]
+    assert ours, "the MiniCluster JVM listens on some port"
+    wildcard = [line for line in ours if line.split()[3].rsplit(":", 1)[0] in ("0.0.0.0", "*", "[::]")]
+    assert wildcard == []

@@ -91,6 +91,8 @@ def create_env(config: Configuration, ship_packages: bool = False) -> StreamExec
     ``python.files`` (for process mode or a cluster without the project installed).
     """
     ensure_python_on_path()
+    # Thread mode never uses PyFlink's Beam loopback worker server, which otherwise listens on every interface.
+    os.environ.setdefault("_python_worker_execution_mode", "process")
     env = StreamExecutionEnvironment.get_execution_environment(config)
     if ship_packages:
         env.add_python_file(_staged_packages())
