@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from tests.k8s_checks import CRD, REPO, errors, load_all
 K8S = REPO / "k8s"
 BASE_CONFIG = K8S / "base" / "config.yml"
 SAVEPOINT = "file:/data/workdir/savepoint/savepoint-1a2b3c-0123456789ab"
-KUBECTL = shutil.which("kubectl")
+KUBECTL = shutil.which("kubectl", path=os.path.dirname(sys.executable)) or shutil.which("kubectl")  # dev extra first
 needs_crd = pytest.mark.skipif(not CRD.exists(), reason=f"the operator's CRD is not at {CRD}")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (kubectl kustomize renders overlays)")
 
