@@ -222,3 +222,14 @@ def test_state_directories_are_options(capsys):
     assert conf["execution.checkpointing.dir"] == conf["state.checkpoints.dir"] == "file:///mnt/ck"
     assert conf["execution.checkpointing.savepoint-dir"] == conf["state.savepoints.dir"] == "file:///mnt/sp"
     assert conf["python.execution-mode"] == "thread"
+
+
+def test_every_pod_runs_as_the_images_user_with_the_volume_writable(capsys):
+    resources = k8s_manifest(capsys, str(BASE_CONFIG), "all", "--savepoint", SAVEPOINT)
+    resources += k8s_manifest(capsys, str(BASE_CONFIG), "train") + k8s_manifest(capsys, str(BASE_CONFIG), "upload")
+    pods = [r["spec"]["podTemplate"]["spec"] if r["kind"] == "FlinkDeployment" else r["spec"]["template"]["spec"]
+            for r in resources if r["kind"] in ("FlinkDeployment", "Deployment", "Job")]  # fmt: skip
+    assert len(pods) == 5
+    for pod in pods:
+        assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 9999, "runAsGroup": 9999, "fsGroup": 9999}
+    assert "USER 9999" in (REPO / "Dockerfile").read_text().splitlines()

@@ -59,6 +59,11 @@ def config_map(target: Target, config_text: str) -> dict:
             "data": {"config.yml": config_text}}  # fmt: skip
 
 
+FLINK_UID = 9999
+POD_SECURITY = {"runAsNonRoot": True, "runAsUser": FLINK_UID, "runAsGroup": FLINK_UID, "fsGroup": FLINK_UID}
+"""The image's ``flink`` user; ``fsGroup`` makes the workdir volume writable for it (where the volume honours it)."""
+
+
 def volumes(target: Target) -> list[dict]:
     return [{"name": "config", "configMap": {"name": target.config_map}},
             {"name": "workdir", "persistentVolumeClaim": {"claimName": target.workdir_claim}}]  # fmt: skip
@@ -77,7 +82,8 @@ def container_env(target: Target) -> dict:
 def flink_deployment(name: str, target: Target, args: list[str], parallelism: int, job: dict) -> dict:
     """A FlinkDeployment in application mode running ``python -m jobs.k8s.entry <args>`` through Flink's
     PythonDriver (Flink options before the module's own arguments) on ``parallelism`` one-slot TaskManagers."""
-    pod = {"spec": {"containers": [{"name": "flink-main-container", **container_env(target)}],
+    pod = {"spec": {"securityContext": POD_SECURITY,
+                    "containers": [{"name": "flink-main-container", **container_env(target)}],
                     "volumes": volumes(target)}}  # fmt: skip
     return {
         "apiVersion": "flink.apache.org/v1beta1",
@@ -156,7 +162,8 @@ def api_resources(target: Target, port: int = 8080) -> list[dict]:
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata(f"{APP}-api", target, "api"),
         "spec": {"replicas": target.api_replicas, "selector": {"matchLabels": selector},
                  "template": {"metadata": {"labels": selector},
-                              "spec": {"containers": [container], "volumes": volumes(target)}}},
+                              "spec": {"securityContext": POD_SECURITY, "containers": [container],
+                                       "volumes": volumes(target)}}},
     }  # fmt: skip
     service = {
         "apiVersion": "v1", "kind": "Service", "metadata": metadata(f"{APP}-api", target, "api"),
@@ -173,6 +180,6 @@ def batch_job(command: str, target: Target) -> dict:
         "apiVersion": "batch/v1", "kind": "Job", "metadata": metadata(f"{APP}-{command}", target, command),
         "spec": {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400,
                  "template": {"metadata": {"labels": labels(command)},
-                              "spec": {"restartPolicy": "Never", "containers": [container],
-                                       "volumes": volumes(target)}}},
+                              "spec": {"restartPolicy": "Never", "securityContext": POD_SECURITY,
+                                       "containers": [container], "volumes": volumes(target)}}},
     }  # fmt: skip
