@@ -50,16 +50,18 @@ class XGBoostBackend(BaseModel):
 
 
 class LightGBMBackend(BaseModel):
+    """LightGBM LambdaMART; defaults from the sweep in the README (Training), like XGBoost's."""
+
     model_config = STRICT
     type: Literal["lightgbm"]
-    iterations: int = Field(100, gt=0)
-    learningRate: float = Field(0.1, gt=0)
+    iterations: int = Field(300, gt=0)
+    learningRate: float = Field(0.15, gt=0)
     ndcgCutoff: int = Field(10, gt=0)
-    maxDepth: int = Field(8, gt=0)
+    maxDepth: int = Field(3, gt=0)
     seed: int = 0
     numLeaves: int = Field(16, gt=1)
     sampling: float = Field(1.0, gt=0, le=1)
-    earlyStopping: int = Field(20, ge=0)
+    earlyStopping: int = Field(50, ge=0)
     """Patience: stop after this many rounds without a better validation metric (0: run every iteration)."""
     minChildWeight: float = Field(0.001, ge=0)
 

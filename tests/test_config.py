@@ -37,7 +37,7 @@ def test_loads_metarank_0_4_1_shape_with_defaults():
     assert config.bootstrap.workdir == "/tmp/bootstrap"
     assert config.bootstrap.source.path == "/ranklens/events/"
     assert config.features[0].ttl == 60 * 86_400_000 and config.features[0].refresh == 3_600_000
-    assert model.backend.learningRate == 0.1 and model.backend.ndcgCutoff == 10 and model.backend.seed == 0
+    assert model.backend.learningRate == 0.15 and model.backend.ndcgCutoff == 10 and model.backend.seed == 0
     assert model.split == "time=80%" and model.eval == ["ndcg@10"]
     assert config.bootstrap.syntheticImpression.eventName == "impression"
     assert config.core.clickthrough.maxSessionLength == 30 * 60_000

@@ -248,7 +248,7 @@ def test_cli_trains_logs_and_writes_report(sample, capsys):
     assert main(["train", str(out / "cli.yml"), "xgboost", "--split", "random=70%", "--baseline", "popularity"]) == 0
     printed = capsys.readouterr().out
     assert "[0] NDCG@train = " in printed and " NDCG@validation = " in printed and "NDCG@test" not in printed
-    assert re.search(r"\niterations: \d+ rounds, chosen by early stopping \(patience 20, \d+ rounds run\) on ndcg@10 "
+    assert re.search(r"\niterations: \d+ rounds, chosen by early stopping \(patience 50, \d+ rounds run\) on ndcg@10 "
                      r"over [\d,]+ validation rankings \(15% of train, a seeded sample\); then refit on all [\d,]+ "
                      r"train rankings\n", printed)  # fmt: skip
     assert re.search(r"\nscorer +ndcg@10 +map@10 +mrr\nxgboost +0\.\d{4} ", printed)
