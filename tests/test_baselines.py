@@ -18,6 +18,7 @@ from feature_ops.engine import Engine
 from feature_ops.events import parse_event, parse_ranking_request
 from feature_ops.featureset import FeatureSet
 from feature_ops.store import MemoryStore
+from jobs.embedded import bootstrap_embedded
 from jobs.workdir import read_values
 from serving.app import create_app
 from serving.resources import load_resources
@@ -142,3 +143,21 @@ def test_ctr_model_serves_the_offline_value(fallback):
     ids = [it["id"] for it in request["items"]]
     assert [served[i] for i in ids] == pytest.approx(offline)
     assert all(0 <= v <= 1 for v in offline)
+
+
+def test_a_site_without_a_trained_model_serves_popularity(tmp_path):
+    """Only a fallback model: the bootstrap writes no dataset but keeps the baseline, and /rank serves it."""
+    events = [ranking("r1", ["a", "b", "c"], T0), interaction("c", "r1", T0 + 1), interaction("c", None, T0 + 2),
+              interaction("b", "r1", T0 + 3)]  # fmt: skip
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "e.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    raw = config_dict(config({"pop": {"type": "popularity"}}))
+    raw["bootstrap"].update(workdir=str(tmp_path / "wd"), source={"type": "file", "path": str(tmp_path / "events")})
+    cfg = parse_config(raw, env={})
+    result = bootstrap_embedded(cfg)
+    assert result.rows == {}
+    values = list(read_values(tmp_path / "wd", FeatureSet(cfg.all_features)))
+    with TestClient(create_app(cfg, load_resources(cfg, values=values))) as client:
+        body = {"id": "q", "timestamp": T0 + 10, "items": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "d"}]}
+        served = client.post("/rank/pop", json=body).json()["items"]
+    assert [(row["item"], row["score"]) for row in served] == [("c", 2.0), ("b", 1.0), ("a", 0.0), ("d", 0.0)]  # never clicked: 0, request order
