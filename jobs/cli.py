@@ -71,8 +71,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from jobs.generate import generate
 
-    summary = generate(Path(args.out or f"out/{args.scenario}"), seed=args.seed, users=args.users, items=args.items,
-                       rankings=args.rankings, scenario=args.scenario)  # fmt: skip
+    try:
+        summary = generate(Path(args.out or f"out/{args.scenario}"), seed=args.seed, users=args.users,
+                           items=args.items, rankings=args.rankings, scenario=args.scenario)  # fmt: skip
+    except ValueError as e:  # sizes the generator cannot use (--users 0, more items per ranking than --items)
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(summary.describe())
     return 0
 
@@ -124,6 +128,13 @@ def cmd_api(args: argparse.Namespace) -> int:
     when_listening(host, port, lambda: print(ready, flush=True))
     serve(config, host, port, values, item_fields, sessions)
     return 0
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def tcp_port(text: str) -> int:
@@ -182,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["flink", "embedded"], default="flink",
                    help="flink: PyFlink job on a local MiniCluster, ending in a savepoint (default); "
                         "embedded: one process, no savepoint")
-    p.add_argument("--parallelism", type=int, help="override bootstrap.parallelism")
+    p.add_argument("--parallelism", type=positive, help="override bootstrap.parallelism")
     p.set_defaults(func=cmd_bootstrap)
 
     p = sub.add_parser("upload", help="write the bootstrap's latest feature values into Redis (inference.state)")

@@ -66,6 +66,24 @@ def test_api_port_must_be_a_tcp_port(capsys):
     assert "argument --port: must be a TCP port in 1..65535, got 70000" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["bootstrap", "update", "k8s-manifest"])
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_parallelism_override_must_be_positive(command, value, capsys):
+    # --parallelism 0 was dropped silently (bootstrap) and a negative one reached Flink unchecked
+    extra = ["all"] if command == "k8s-manifest" else []
+    with pytest.raises(SystemExit):
+        main([command, "c.yml", *extra, "--parallelism", value])
+    assert f"argument --parallelism: must be at least 1, got {value}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "reason"), [(["--users", "-3"], "must be >= 1"),
+                                              (["--items", "5"], "ranking_size 24 must not exceed items 5")])
+def test_generate_sizes_it_cannot_use_are_one_line_errors(argv, reason, tmp_path, capsys):
+    assert main(["generate", "--out", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: generate: ") and reason in err and "Traceback" not in err
+
+
 def test_generate_prints_a_readable_summary(tmp_path, capsys):
     assert main(["generate", "--out", str(tmp_path), "--items", "50", "--users", "20", "--rankings", "60"]) == 0
     out = capsys.readouterr().out

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from feature_ops.config import Config, ConfigError, load_config
+from jobs.cli import positive
 from jobs.k8s.manifests import (
     Target,
     api_resources,
@@ -62,13 +63,6 @@ def cmd_k8s_manifest(args: argparse.Namespace) -> int:
                     savepoint_dir=args.savepoint_dir)  # fmt: skip
     print(to_yaml(render(args.config, args.what, target)), end="")
     return 0
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_k8s_parser(sub, config_args) -> None:

@@ -8,6 +8,7 @@ import sys
 import threading
 
 from feature_ops.config import load_config
+from jobs.cli import positive
 
 
 def cmd_update(args: argparse.Namespace) -> int:
@@ -43,6 +44,6 @@ def add_update_parser(sub, config_args) -> None:
     config_args(p)
     p.add_argument("--savepoint", help="restore this savepoint or checkpoint (default: the latest checkpoint or "
                                        "savepoint of this workdir, else the bootstrap's savepoint)")
-    p.add_argument("--parallelism", type=int, help="override inference.parallelism")
+    p.add_argument("--parallelism", type=positive, help="override inference.parallelism")
     p.add_argument("--stop", action="store_true", help="stop the running update job with a savepoint")
     p.set_defaults(func=cmd_update)
