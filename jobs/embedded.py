@@ -66,6 +66,10 @@ def input_path(config: Config) -> str:
     source = config.bootstrap.source
     if not isinstance(source, FileSource):
         raise InputError(f"bootstrap.source: type '{source.type}' is not supported for bootstrap yet, use type: file")
+    workdir, events = config.bootstrap.workdir, Path(source.path)
+    if "://" not in workdir and events.is_dir() and Path(workdir).resolve().is_relative_to(events.resolve()):
+        raise InputError(f"bootstrap.workdir {workdir} is inside bootstrap.source.path {source.path}: the next "
+                         "bootstrap would read its outputs (manifest.json, values/*.jsonl.gz) as events; move one")
     return source.path
 
 

@@ -174,6 +174,20 @@ def test_a_dangling_link_is_reported_not_skipped(tmp_path):
     assert rejects.messages == [f"{tmp_path}/gone.jsonl: cannot read file: No such file or directory"]
 
 
+@pytest.mark.parametrize("workdir", ["wd", "."])
+def test_a_workdir_inside_the_source_directory_is_refused(lines, tmp_path, workdir, capsys):
+    """The second bootstrap read the first one's manifest.json and values/*.jsonl.gz as events (1,301 bad lines)."""
+    (tmp_path / "events.jsonl").write_bytes(b"".join(lines))
+    raw = config_dict(example_config(tmp_path / workdir, tmp_path))
+    (tmp_path / "c.yml").write_text(json.dumps(raw))
+    for command in ("bootstrap", "validate"):
+        assert main([command, str(tmp_path / "c.yml"), *(["--engine", "embedded"] if command == "bootstrap" else [])]) == 2
+        assert capsys.readouterr().err == (f"error: bootstrap.workdir {tmp_path / workdir} is inside bootstrap.source.path "
+                                           f"{tmp_path}: the next bootstrap would read its outputs (manifest.json, "
+                                           "values/*.jsonl.gz) as events; move one\n")
+    assert not (tmp_path / workdir / "manifest.json").exists()
+
+
 READER = """
 import json, sys
 from feature_ops.reader import Rejects, read_events
