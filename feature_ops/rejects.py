@@ -37,14 +37,15 @@ class Rejects:
         self.count += 1
 
     def reject_file(self, location: str, reason: str) -> None:
-        """A file (or directory) that cannot be read to its end: what was read before it stays."""
-        self._report(f"{location}: {reason}")
+        """A file (or directory) that cannot be read to its end: what was read before it stays. Its message is
+        always kept: a flipped byte in a .gz garbles lines before the checksum names the cause."""
+        self._report(f"{location}: {reason}", always=True)
         self.files += 1
 
-    def _report(self, message: str) -> None:
+    def _report(self, message: str, always: bool = False) -> None:
         if self.policy == "fail":
             raise InputError(message)
-        if len(self.messages) < self.keep:
+        if always or len(self.messages) < self.keep:
             self.messages.append(message)
         log.warning("skipped %s", message)
 

@@ -138,6 +138,17 @@ def test_a_flipped_byte_in_a_gzip_is_a_bad_file_not_a_crash(tmp_path, where):
         read(tmp_path, "fail")
 
 
+def test_the_summary_names_a_bad_file_after_the_first_bad_lines():
+    # a flipped byte in a .gz garbled 697 lines of the sample before the checksum failed: the summary showed 20
+    # "invalid JSON" lines and not the damaged file that caused them
+    rejects = Rejects("skip")
+    for i in range(30):
+        rejects.reject(f"a.jsonl.gz:{i + 1}", "invalid JSON")
+    rejects.reject_file("a.jsonl.gz:31", "damaged gzip data (CRC check failed)")
+    assert rejects.summary().splitlines()[0] == "30 bad lines skipped, 1 bad file (first 21 shown):"
+    assert rejects.summary().splitlines()[-1] == "  a.jsonl.gz:31: damaged gzip data (CRC check failed)"
+
+
 def test_a_truncated_zstd_is_a_bad_file_at_the_line_where_it_broke(tmp_path):
     data = zstandard.ZstdCompressor().compress(b"".join((LINE % i).encode() + b"\n" for i in range(5000)))
     (tmp_path / "a.jsonl.zst").write_bytes(data[: len(data) // 2])
