@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, ConfigDict, PlainSerializer, TypeAdapter
 
-STRICT = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+STRICT = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)  # no .inf/.nan numbers
 
 _DURATION = re.compile(r"([0-9]+)\s*(ms|s|m|h|d|w)")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}

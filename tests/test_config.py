@@ -93,6 +93,11 @@ def test_environment_overrides():
          "core.clickthrough.maxSessionLength: duration must be positive, got '0s'"),
         (lambda r: r["features"][1].update(name=""), "features[1].name: must be a non-empty string"),
         (lambda r: r["features"][0].update(name="  "), "features[0].name: must be a non-empty string"),
+        # YAML's .inf passed gt=0: every ctr value was NaN, silently
+        (lambda r: r["features"][1].update(normalize={"weight": float("inf")}),
+         "features[1] (ctr).normalize.weight: input should be a finite number, got inf"),
+        (lambda r: r["models"]["main"]["backend"].update(learningRate=float("inf")),
+         "models.main.backend.learningRate: input should be a finite number, got inf"),
     ],
 )
 def test_errors_name_the_key_path(change, message):
