@@ -36,9 +36,11 @@ def load_auth(config: AuthConfig | None, env: Mapping[str, str] | None = None) -
     """The check for ``inference.auth`` (none configured: every endpoint is open)."""
     if config is None:
         return Auth(None, frozenset())
-    token = config.token
+    token = (config.token or "").strip()  # a Secret file's trailing newline: no header could ever match it
     if config.tokenEnv is not None:
-        token = (os.environ if env is None else env).get(config.tokenEnv)
+        token = (os.environ if env is None else env).get(config.tokenEnv, "").strip()
         if not token:
             raise ConfigError(f"inference.auth.tokenEnv: environment variable {config.tokenEnv} is not set or empty")
+    if not token:
+        raise ConfigError("inference.auth.token: must not be blank")
     return Auth(token.encode(), frozenset(config.endpoints))

@@ -105,6 +105,18 @@ def test_an_unset_token_variable_stops_the_api(sample, monkeypatch, value):
     assert str(error.value) == "inference.auth.tokenEnv: environment variable RS_TEST_TOKEN is not set or empty"
 
 
+def test_a_token_with_a_trailing_newline_still_matches(sample, monkeypatch):
+    # a variable filled from a Secret file keeps its newline: every /feedback was 401, whatever the client sent
+    monkeypatch.setenv("RS_TEST_TOKEN", TOKEN + "\n")
+    with client_for(config_with(sample, auth={"tokenEnv": "RS_TEST_TOKEN"})) as client:
+        assert client.post("/feedback", json=CLICK, headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
+    monkeypatch.setenv("RS_TEST_TOKEN", " \n")
+    with pytest.raises(ConfigError, match="RS_TEST_TOKEN is not set or empty"):
+        load_resources(config_with(sample, auth={"tokenEnv": "RS_TEST_TOKEN"}))
+    with pytest.raises(ConfigError, match="inference.auth.token: must not be blank"):
+        load_resources(config_with(sample, auth={"token": "  "}))
+
+
 # --- defaults and config errors ------------------------------------------------------------------------------
 
 
