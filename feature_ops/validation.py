@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from feature_ops.config import Config, LambdaMARTModel
 from feature_ops.events import Event
 from feature_ops.rejects import SORT_HINT
+from feature_ops.timestamps import iso
 from feature_ops.types import FieldRef
 
 INTERACTION_KEYS = ("interaction", "top", "bottom")
+DAY = 86_400_000
+JUMP = 30 * DAY
 
 
 @dataclass
@@ -57,12 +60,12 @@ def check_events(config: Config, events: Iterable[Event]) -> DataReport:
     seen_fields: set[tuple[str, str]] = set()
     rankings: set[str] = set()
     unknown: Counter[str] = Counter()
-    orphans = out_of_order = last = 0
+    orphans = 0
+    clock = EventTime()
     known = known_interactions(config)
     for event in events:
         report.counts[event.kind] += 1
-        out_of_order += event.timestamp < last
-        last = max(last, event.timestamp)
+        clock.observe(event.timestamp)
         _record_fields(event, seen_fields)
         if event.kind == "ranking":
             rankings.add(event.id)
@@ -70,8 +73,50 @@ def check_events(config: Config, events: Iterable[Event]) -> DataReport:
             orphans += event.ranking is not None and event.ranking not in rankings  # type: ignore[union-attr]
             if event.type not in known:  # type: ignore[union-attr]
                 unknown[event.type] += 1  # type: ignore[union-attr]
-    _findings(report, needed, seen_fields, unknown, orphans, out_of_order)
+    _findings(report, needed, seen_fields, unknown, orphans, clock.out_of_order)
+    clock.findings(report)
     return report
+
+
+@dataclass
+class EventTime:
+    """Event-time order in replay order: what one wrong timestamp does to the bootstrap's clock.
+
+    An event more than a day older than one before it means the clock had already passed it: either the
+    input is out of order, or an earlier timestamp is wrong (e.g. today's date in last year's log), and
+    then sessions and TTLs expire early for everything after it. Forward jumps over 30 days are named too.
+    """
+
+    last: int = 0
+    out_of_order: int = 0
+    far_behind: int = 0
+    far_ahead_of: int = 0
+    jumps: list[tuple[int, int]] = field(default_factory=list)
+
+    def observe(self, ts: int) -> None:
+        if ts < self.last:
+            self.out_of_order += 1
+            if self.last - ts > DAY:
+                self.far_behind += 1
+                self.far_ahead_of = max(self.far_ahead_of, self.last)
+            return
+        if self.last and ts - self.last > JUMP and len(self.jumps) < 5:
+            self.jumps.append((self.last, ts))
+        self.last = ts
+
+    def findings(self, report: DataReport) -> None:
+        if self.far_behind:
+            report.errors.append(
+                f"{self.far_behind:,} events are more than a day older than an event before them (up to "
+                f"{iso(self.far_ahead_of)}): if that timestamp is wrong, the bootstrap's clock passes every "
+                "later event and their sessions and TTLs expire; fix it, set bootstrap.timestamps.max below it, "
+                "or sort the input"
+            )
+        for before, after in self.jumps:
+            report.warnings.append(
+                f"event time jumps {(after - before) // DAY:,} days forward, from {iso(before)} to {iso(after)}: "
+                "check that timestamp (bootstrap.timestamps.max bounds what is accepted)"
+            )
 
 
 def _record_fields(event: Event, seen: set[tuple[str, str]]) -> None:

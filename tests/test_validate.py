@@ -63,3 +63,41 @@ def test_broken_events_fail_with_each_problem(tmp_path, capsys):
             "writes a copy in time order)") in out
     assert f"error: 1 bad lines skipped:\n  {events}/a.jsonl:4: field 'timestamp' must be epoch millis or ISO-8601, got \"later\"" in out
     assert out.endswith(f"data {events}: INVALID\n")
+
+
+
+def _clock_events(tmp_path, stamps: list[int]):
+    events = tmp_path / "clock"
+    events.mkdir()
+    lines = [f'{{"event":"ranking","id":"r{i}","timestamp":{ts},"items":[{{"id":"m1"}}]}}' for i, ts in enumerate(stamps)]
+    (events / "a.jsonl").write_text("\n".join(lines) + "\n")
+    return events
+
+
+def _validate(tmp_path, capsys, stamps: list[int]) -> tuple[int, str]:
+    code = main(["validate", "--config", str(write_config(tmp_path, _clock_events(tmp_path, stamps)))])
+    return code, capsys.readouterr().out
+
+
+START = 1_641_012_500_000  # 2022-01-01T04:48:20Z
+
+
+def test_one_later_timestamp_inside_the_window_is_an_error_naming_it(tmp_path, capsys):
+    """Issue 8: one event stamped today in a 2022 log moved the clock past everything after it (0 rows)."""
+    code, out = _validate(tmp_path, capsys, [START, START + 1000, 1_764_547_200_000, START + 2000, START + 3000])
+    assert code == 1
+    assert (
+        "error: 2 events are more than a day older than an event before them (up to 2025-12-01T00:00:00Z): if "
+        "that timestamp is wrong, the bootstrap's clock passes every later event and their sessions and TTLs "
+        "expire; fix it, set bootstrap.timestamps.max below it, or sort the input\n"
+    ) in out
+    assert (
+        "warning: event time jumps 1,429 days forward, from 2022-01-01T04:48:21Z to 2025-12-01T00:00:00Z: check "
+        "that timestamp (bootstrap.timestamps.max bounds what is accepted)\n"
+    ) in out
+
+
+def test_small_disorder_and_short_gaps_give_only_the_order_warning(tmp_path, capsys):
+    _, out = _validate(tmp_path, capsys, [START, START + 60_000, START + 1000, START + 20 * 86_400_000])
+    assert "more than a day" not in out and "jumps" not in out
+    assert "warning: 1 events are older than an event before them" in out
