@@ -93,3 +93,41 @@ def test_an_operator_stop_ends_the_driver_cleanly(conf_dir, monkeypatch, capsys,
     assert entry.main(["update", CONFIG], conf_dir) == 0
     assert capsys.readouterr().out == (
         "update: job ab12 stopped by the operator (its savepoint is in the FlinkDeployment's status)\n")
+
+
+class _DoneResult:
+    """A job result future that completed: ``error`` None for a job that finished cleanly."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        self.error = error
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+
+
+class _Client:
+    def __init__(self, error: BaseException | None) -> None:
+        self.error = error
+
+    def get_job_execution_result(self):
+        return _DoneResult(self.error)
+
+
+class _Rest:
+    def root_exception(self, job_id: str) -> str:
+        return ""
+
+
+@pytest.mark.parametrize("error, headline", [
+    (None, "Flink job 'rankstream-update' (ab12) ended (FINISHED) before the engine host signalled completion"),
+    (RuntimeError("boom"), "Flink job 'rankstream-update' (ab12) failed"),
+])  # fmt: skip
+def test_a_finished_result_is_finished_while_rest_still_shows_running(error, headline):
+    """Seen in CI: the operator's stop-with-savepoint completed the result while REST still said RUNNING,
+    so the driver reported a failure instead of a stop."""
+    from jobs.flink.failure import job_failure
+
+    failure = job_failure(_Client(error), _Rest(), "ab12", "rankstream-update", "RUNNING")
+    assert failure.headline == headline
+    assert entry.stopped_by_operator(failure) is (error is None)

@@ -60,12 +60,13 @@ def _execution_result_error(client) -> BaseException | None:
 
 
 def job_failure(client, rest: FlinkRest, job_id: str, job_name: str, state: str | None) -> FlinkJobError:
-    """Build the error for a job that reached ``state`` without finishing its work."""
+    """Build the error for a job that ended without finishing its work (``state``: what REST last showed;
+    a result without an error means FINISHED even while REST still shows RUNNING)."""
     err = _execution_result_error(client)
     detail = "\n".join(java_cause_texts(err)) if err is not None else ""
     detail = detail or rest.root_exception(job_id) or (str(err) if err is not None else "")
-    if err is None:
-        what = f"ended ({state or 'FINISHED'}) before the engine host signalled completion"
+    if err is None:  # the result future completed without an error: FINISHED, whatever REST still shows
+        what = "ended (FINISHED) before the engine host signalled completion"
     else:
         what = "failed"
     return FlinkJobError(f"Flink job {job_name!r} ({job_id}) {what}", job_id, detail, failure_reason(detail))
