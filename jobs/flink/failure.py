@@ -65,8 +65,6 @@ def job_failure(client, rest: FlinkRest, job_id: str, job_name: str, state: str 
     err = _execution_result_error(client)
     detail = "\n".join(java_cause_texts(err)) if err is not None else ""
     detail = detail or rest.root_exception(job_id) or (str(err) if err is not None else "")
-    if err is None:  # the result future completed without an error: FINISHED, whatever REST still shows
-        what = "ended (FINISHED) before the engine host signalled completion"
-    else:
-        what = "failed"
+    # a result future that completed without an error means FINISHED, whatever REST still shows
+    what = "ended (FINISHED) before the engine host signalled completion" if err is None else "failed"
     return FlinkJobError(f"Flink job {job_name!r} ({job_id}) {what}", job_id, detail, failure_reason(detail))
