@@ -297,7 +297,10 @@ def _process_tree(pid: int) -> set[int]:
         p = todo.pop()
         pids.add(p)
         for task in Path(f"/proc/{p}/task").iterdir():
-            todo += [int(c) for c in (task / "children").read_text().split()]
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except FileNotFoundError:  # a thread that ended while we looked
+                continue
     return pids
 
 
