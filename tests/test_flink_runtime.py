@@ -296,7 +296,11 @@ def _process_tree(pid: int) -> set[int]:
     while todo:
         p = todo.pop()
         pids.add(p)
-        for task in Path(f"/proc/{p}/task").iterdir():
+        try:
+            tasks = list(Path(f"/proc/{p}/task").iterdir())
+        except FileNotFoundError:  # a process that ended while we looked
+            continue
+        for task in tasks:
             try:
                 todo += [int(c) for c in (task / "children").read_text().split()]
             except FileNotFoundError:  # a thread that ended while we looked
