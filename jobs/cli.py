@@ -186,14 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sort", help="write the events of a file or directory in time order (stable) to one file")
     p.add_argument("input", help="events file or directory")
     p.add_argument("--out", required=True, help="output .jsonl or .jsonl.gz, outside the input directory")
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug messages")
     p.set_defaults(func=cmd_sort)
 
     p = sub.add_parser("bootstrap", help="replay historical events: training datasets, latest values, savepoint")
     config_args(p)
     p.add_argument("--engine", choices=["flink", "embedded"], default="flink",
-                   help="flink: PyFlink job on a local MiniCluster, ending in a savepoint (default); "
+                   help="flink: the keyed PyFlink job, ending in a savepoint (default); "
                         "embedded: one process, no savepoint")
-    p.add_argument("--parallelism", type=positive, help="override bootstrap.parallelism")
+    p.add_argument("--parallelism", type=positive,
+                   help="override bootstrap.parallelism; 1 runs on a local MiniCluster, N > 1 on a local "
+                        "cluster of N one-slot TaskManagers started and stopped for the run")
     p.set_defaults(func=cmd_bootstrap)
 
     p = sub.add_parser("upload", help="write the bootstrap's latest feature values into Redis (inference.state)")

@@ -45,8 +45,9 @@ def test_sorted_by_time_ties_in_input_order_whatever_the_run_size(events, tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["events", "sorted.jsonl.gz"]  # no spill or temp file left
 
 
-def test_the_command_prints_what_it_wrote(events, tmp_path, capsys):
-    assert main(["sort", str(events), "--out", str(tmp_path / "sorted.jsonl")]) == 0
+@pytest.mark.parametrize("verbose", [[], ["-v"]])
+def test_the_command_prints_what_it_wrote(events, tmp_path, capsys, verbose):
+    assert main(["sort", str(events), "--out", str(tmp_path / "sorted.jsonl"), *verbose]) == 0
     assert capsys.readouterr().out == (
         f"sort: 6 events from 2 files -> {tmp_path / 'sorted.jsonl'} (5 were older than an event before them); "
         f"1 bad lines skipped:\n  {events}/1-interactions.jsonl:3: invalid JSON: unexpected character, expected a "
