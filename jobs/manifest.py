@@ -23,13 +23,16 @@ MANIFEST = "manifest.json"
 AGAIN = "run `rankstream bootstrap` again"
 
 
-def file_entry(path: Path) -> dict:
-    """Size and SHA-256 of one output file."""
+def file_entry(path: Path, fsync: bool = False) -> dict:
+    """Size and SHA-256 of one output file; ``fsync`` also flushes it to disk (one open for both)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+        if fsync:
+            os.fsync(f.fileno())
+        size = os.fstat(f.fileno()).st_size
+    return {"bytes": size, "sha256": digest.hexdigest()}
 
 
 def write_manifest(root: Path, manifest: dict) -> Path:

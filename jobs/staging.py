@@ -50,9 +50,8 @@ class Staging:
         """Move the staged outputs (and the savepoint at URI ``savepoint``, if any) into the workdir, then
         write the manifest; returns the manifest as written (with ``run``, ``outputs`` and ``savepoint``)."""
         names = staged_outputs(self.path)
-        for name in names:
-            _fsync(self.path / name)
-        written = {**manifest, "run": self.run, "outputs": {name: file_entry(self.path / name) for name in names}}
+        outputs = {name: file_entry(self.path / name, fsync=True) for name in names}
+        written = {**manifest, "run": self.run, "outputs": outputs}
         if savepoint is not None:
             written["savepoint"] = self._publish_savepoint(savepoint)
         for name in names:
@@ -110,8 +109,3 @@ def _lock(root: Path) -> IO[str]:
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     return handle
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
