@@ -148,6 +148,11 @@ def config_args(p: argparse.ArgumentParser) -> None:
     """CONFIG as a positional argument or as --config (one of them), and -v after the command too."""
     p.add_argument("config", nargs="?", help="config YAML (default: $RANKSTREAM_CONFIG or $METARANK_CONFIG)")
     p.add_argument("--config", dest="config_option", metavar="CONFIG", help="the same, as an option")
+    verbose_arg(p)
+
+
+def verbose_arg(p: argparse.ArgumentParser) -> None:
+    """-v after the command as well as before it (SUPPRESS keeps a -v given before it)."""
     p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug messages")
 
 
@@ -167,15 +172,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("generate", help="write a deterministic RankLens-like sample dataset")
+    p = sub.add_parser("generate", help="write a deterministic sample dataset (RankLens-like movies or a news feed)")
     p.add_argument("--scenario", choices=["ranklens", "news"], default="ranklens",
                    help="ranklens: movies ranked with a position bias (default); news: short-lived articles in "
                         "shuffled order, a share of clicks without a ranking")
     p.add_argument("--out", help="output directory (default: out/<scenario>)")
     p.add_argument("--seed", type=int, default=42, help="random seed: the same seed writes the same bytes (default: 42)")
     p.add_argument("--users", type=int, default=1000, help="visitors (default: 1000)")
-    p.add_argument("--items", type=int, default=1000, help="movies (default: 1000)")
+    p.add_argument("--items", type=int, default=1000, help="movies or articles (default: 1000)")
     p.add_argument("--rankings", type=int, default=8000, help="ranking events of 24 items each (default: 8000)")
+    verbose_arg(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("validate", help="check a config, then the events (--data, else the config's bootstrap source)")
@@ -186,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sort", help="write the events of a file or directory in time order (stable) to one file")
     p.add_argument("input", help="events file or directory")
     p.add_argument("--out", required=True, help="output .jsonl or .jsonl.gz, outside the input directory")
-    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug messages")
+    verbose_arg(p)
     p.set_defaults(func=cmd_sort)
 
     p = sub.add_parser("bootstrap", help="replay historical events: training datasets, latest values, savepoint")
