@@ -19,18 +19,8 @@ NEWS_SIZES = {"items": 600, "users": 400, "rankings": 5000, "ranking_size": 20}
 
 def test_example_config_on_the_default_sample_nears_the_oracle(tmp_path):
     summary = generate(tmp_path / "data")
-    raw = yaml.safe_load(Path("examples/ranklens/config.yml").read_text())
-    raw["bootstrap"].update(workdir=str(tmp_path / "wd"), source={"type": "file", "path": str(tmp_path / "data" / "events")})
-    raw["models"]["xgboost"]["path"] = str(tmp_path / "models" / "xgboost.model")
-    config = parse_config(raw, env={})
-    bootstrap_embedded(config)
-    result = train_model(config, "xgboost", log=lambda line: None)
-
-    data = load(config, "xgboost", config.models["xgboost"])
-    _, test = split_parts(data, "time=80%", 0)
-    truth = load_truth(summary.truth_path)
-    oracle = Grouped(test.label, test.offsets).metric("ndcg@10", evaluate.oracle_scores(data, test, truth))
-    ndcg = {name: values["ndcg@10"] for name, values in result.metrics.items()}
+    config, ndcg = _train_example(tmp_path, "ranklens")
+    oracle = _oracle_ndcg(config, summary)
     assert ndcg["xgboost"] >= ndcg[evaluate.ORIGINAL] + 0.03
     assert ndcg["xgboost"] >= ndcg[evaluate.RANDOM] + 0.2
     assert ndcg["xgboost"] >= max(ndcg[evaluate.CTR], ndcg[evaluate.POPULARITY]) + 0.03
@@ -41,18 +31,28 @@ def test_news_model_beats_every_baseline_on_the_shuffled_feed(tmp_path):
     """Shuffled display order, short-lived articles, a third of the clicks without a ranking: the model
     beats the smoothed CTR (and popularity, original and random order) on test NDCG@10."""
     summary = generate(tmp_path / "data", seed=5, scenario="news", **NEWS_SIZES)
-    raw = yaml.safe_load(Path("examples/news/config.yml").read_text())
+    config, ndcg = _train_example(tmp_path, "news")
+    assert ndcg["xgboost"] >= ndcg[evaluate.CTR] + 0.03, ndcg
+    assert ndcg["xgboost"] > max(ndcg[evaluate.POPULARITY], ndcg[evaluate.ORIGINAL], ndcg[evaluate.RANDOM]) + 0.1
+    assert ndcg[evaluate.CTR] > ndcg[evaluate.POPULARITY]
+    assert ndcg["xgboost"] < _oracle_ndcg(config, summary)
+
+
+def _train_example(tmp_path, example: str):
+    """Bootstrap and train ``examples/<example>/config.yml`` on the sample generated in ``tmp_path / "data"``:
+    the config and test NDCG@10 per scorer (the model and the baselines)."""
+    raw = yaml.safe_load(Path(f"examples/{example}/config.yml").read_text())
     raw["bootstrap"].update(workdir=str(tmp_path / "wd"), source={"type": "file", "path": str(tmp_path / "data" / "events")})
     raw["models"]["xgboost"]["path"] = str(tmp_path / "models" / "xgboost.model")
     config = parse_config(raw, env={})
     bootstrap_embedded(config)
     result = train_model(config, "xgboost", log=lambda line: None)
+    return config, {name: values["ndcg@10"] for name, values in result.metrics.items()}
 
-    ndcg = {name: values["ndcg@10"] for name, values in result.metrics.items()}
-    assert ndcg["xgboost"] >= ndcg[evaluate.CTR] + 0.03, ndcg
-    assert ndcg["xgboost"] > max(ndcg[evaluate.POPULARITY], ndcg[evaluate.ORIGINAL], ndcg[evaluate.RANDOM]) + 0.1
-    assert ndcg[evaluate.CTR] > ndcg[evaluate.POPULARITY]
+
+def _oracle_ndcg(config, summary) -> float:
+    """Test NDCG@10 of ranking by the generator's true relevance."""
     data = load(config, "xgboost", config.models["xgboost"])
     _, test = split_parts(data, "time=80%", 0)
-    oracle = Grouped(test.label, test.offsets).metric("ndcg@10", evaluate.oracle_scores(data, test, load_truth(summary.truth_path)))
-    assert ndcg["xgboost"] < oracle
+    truth = load_truth(summary.truth_path)
+    return Grouped(test.label, test.offsets).metric("ndcg@10", evaluate.oracle_scores(data, test, truth))
