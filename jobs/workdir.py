@@ -112,24 +112,27 @@ class DatasetWriter:
 
 def write_values(root: Path, features: FeatureSet, records: Iterable[tuple[str, str, tuple]]) -> int:
     """The latest record per (state, scope id) as sorted JSON lines; returns how many."""
-    (root / "values").mkdir(parents=True, exist_ok=True)
-    count = 0
-    with gzip.GzipFile(root / "values" / "values.jsonl.gz", "wb", mtime=0) as out:
-        for state, sid, record in records:
-            line = {"state": state, "id": sid, "record": record_to_json(features.specs[state], record)}
-            out.write(orjson.dumps(line) + b"\n")
-            count += 1
-    return count
+    rows = ({"state": state, "id": sid, "record": record_to_json(features.specs[state], record)}
+            for state, sid, record in records)  # fmt: skip
+    return _write_rows(root / "values" / "values.jsonl.gz", rows)
 
 
 def write_item_fields(root: Path, items: Iterable[tuple[str, dict]]) -> int:
     """The engine's item field store (what interactions join) as JSON lines: the API's standalone engine
     needs it to join feedback interactions on bootstrapped items."""
+    rows = ({"item": item, "fields": {name: list(v) if isinstance(v, tuple) else v for name, v in fields.items()}}
+            for item, fields in items)  # fmt: skip
+    return _write_rows(root / "values" / "item-fields.jsonl.gz", rows)
+
+
+def _write_rows(path: Path, rows: Iterable[dict]) -> int:
+    """JSON objects as a gzipped JSON-lines output (zero mtime: the same rows give the same bytes); returns
+    how many."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with gzip.GzipFile(root / "values" / "item-fields.jsonl.gz", "wb", mtime=0) as out:
-        for item, fields in items:
-            plain = {name: list(v) if isinstance(v, tuple) else v for name, v in fields.items()}
-            out.write(orjson.dumps({"item": item, "fields": plain}) + b"\n")
+    with gzip.GzipFile(path, "wb", mtime=0) as out:
+        for row in rows:
+            out.write(orjson.dumps(row) + b"\n")
             count += 1
     return count
 
@@ -154,12 +157,7 @@ def read_item_fields(root: Path) -> Iterator[tuple[str, dict]]:
 def write_sessions(root: Path, sessions: Iterable[tuple[str, Pending]]) -> int:
     """The engine's open clickthrough sessions as JSON lines: the API's standalone engine continues them, so
     feedback on a ranking near the end of the bootstrap joins it and injects impressions."""
-    count = 0
-    with gzip.GzipFile(root / "values" / "sessions.jsonl.gz", "wb", mtime=0) as out:
-        for session in sessions_to_json(sessions):
-            out.write(orjson.dumps(session) + b"\n")
-            count += 1
-    return count
+    return _write_rows(root / "values" / "sessions.jsonl.gz", sessions_to_json(sessions))
 
 
 def read_sessions(root: Path) -> Iterator[tuple[str, Pending]]:
