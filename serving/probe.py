@@ -10,12 +10,14 @@ the store does, and reports a hung store within ``OVERDUE`` (or its socket timeo
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from serving.errors import StoreUnavailable
 from serving.store import ValueStore
 
+log = logging.getLogger(__name__)
 WAIT, OVERDUE = 0.05, 0.25
 
 
@@ -47,6 +49,9 @@ class StoreProbe:
             self.store.ping()
         except StoreUnavailable as e:
             return e.message
+        except Exception as e:  # left in the future, it would be raised by every later check: reported instead
+            log.exception("ping of the state store failed")
+            return StoreUnavailable(f"{self.store.name}: ping failed: {type(e).__name__}: {e}").message
         return None
 
     def close(self) -> None:

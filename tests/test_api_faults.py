@@ -190,3 +190,26 @@ def test_the_api_listens_on_loopback_by_default(sample):
     with ApiServer(config, load_resources(config)) as api:
         assert api.address[0] == "127.0.0.1"
         assert httpx.get(f"{api.url}/health").status_code == 200
+
+
+def test_the_store_probe_reports_an_unexpected_ping_error_and_recovers():
+    """A ping failing with something other than StoreUnavailable is a reason, not an exception left in the
+    probe's future (which every later check would raise again, with no new ping ever sent)."""
+
+    class Flaky:
+        name = "flaky"
+
+        def __init__(self) -> None:
+            self.failures = 1
+
+        def ping(self) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise RuntimeError("boom")
+
+    probe = StoreProbe(Flaky())  # type: ignore[arg-type]
+    try:
+        assert asyncio.run(probe.check()) == "state store is unreachable: flaky: ping failed: RuntimeError: boom"
+        assert asyncio.run(probe.check()) is None
+    finally:
+        probe.close()
