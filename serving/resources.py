@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from feature_ops.config import Config
@@ -28,7 +29,7 @@ from serving.metrics import Metrics
 from serving.models import load_scorer
 from serving.probe import StoreProbe
 from serving.ranking import RankPipeline, Read
-from serving.store import KeyLayout, Lookup, ValueStore, open_store
+from serving.store import KeyLayout, ValueStore, open_store
 
 log = logging.getLogger(__name__)
 THREADS = 8
@@ -48,7 +49,7 @@ class Resources:
 
     async def run(self, work: Callable[..., T], *args) -> T:
         """``work(*args)`` on a worker thread; its exceptions are raised here."""
-        return await asyncio.get_running_loop().run_in_executor(self.workers, work, *args)
+        return await on_thread(self.workers, work, *args)
 
     async def health(self) -> list[str]:
         """Why the API cannot serve every model right now; empty when healthy. Waits on the store at most
@@ -107,10 +108,11 @@ def load_resources(
     return Resources(config, store, pipelines, sink, Metrics(), auth, StoreProbe(store), workers)
 
 
+async def on_thread(workers: ThreadPoolExecutor, work: Callable[..., T], *args) -> T:
+    """``work(*args)`` on one of ``workers``, awaited; its exceptions are raised here."""
+    return await asyncio.get_running_loop().run_in_executor(workers, work, *args)
+
+
 def reader(store: ValueStore, workers: ThreadPoolExecutor) -> Read:
     """``store.get_many`` on a worker thread, awaited."""
-
-    async def read(lookups: Sequence[Lookup]) -> list[list[bytes | None]]:
-        return await asyncio.get_running_loop().run_in_executor(workers, store.get_many, lookups)
-
-    return read
+    return partial(on_thread, workers, store.get_many)
