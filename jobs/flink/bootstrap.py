@@ -30,8 +30,8 @@ from feature_ops.config import Config
 from feature_ops.engine import Engine
 from feature_ops.reader import Rejects, event_files
 from feature_ops.store import MemoryStore
-from jobs.embedded import BootstrapResult, Progress, Replay, input_path, manifest
-from jobs.flink.inputs import InputPlan, StagedDecoder, plan_inputs
+from jobs.embedded import BootstrapResult, Progress, input_path, manifest
+from jobs.flink.inputs import plan_inputs
 from jobs.staging import Staging
 from jobs.workdir import local_workdir
 
@@ -45,40 +45,6 @@ BATCH_SIZE = 2048
 """Lines per record into the engine host: every record ends with a write-through of the changed state, so
 bigger batches rewrite hot keys less often (2048: ~8% faster than 256 on the sample). Buffered lines are
 not in checkpoints; the bootstrap flushes them before its savepoint."""
-
-
-class BootstrapEngine:
-    """Runs inside the Flink operator: decodes lines (keeping their ``path:line``) into the shared replay."""
-
-    def __init__(self, config: Config, store, root: str, plan: InputPlan) -> None:
-        self.root, self.plan = Path(root), plan
-        self.rejects = Rejects(config.bootstrap.errors)
-        self.decode = StagedDecoder(plan, self.rejects, config.bootstrap.timestamps.window())
-        self.replay = Replay(config, store, self.root)
-
-    def process_batch(self, first: int, lines: list[str]) -> list:
-        for offset, line in enumerate(lines):
-            event = self.decode(line, first + offset)
-            if event is not None:
-                self.replay.process(event)
-        return []
-
-    def finish(self) -> list:
-        rows, values = self.replay.finish()
-        stats = {"events": self.replay.events, "rows": rows, "values": values,
-                 "stats": dict(self.replay.engine.stats), "rejects": self.rejects.to_dict()}
-        (self.root / STATS_FILE).write_text(json.dumps(stats))
-        return []
-
-
-class BootstrapFactory:
-    """Picklable ``factory(store) -> engine`` shipped to the operator."""
-
-    def __init__(self, config: Config, root: str, plan: InputPlan) -> None:
-        self.config, self.root, self.plan = config, root, plan
-
-    def __call__(self, store) -> BootstrapEngine:
-        return BootstrapEngine(self.config, store, self.root, self.plan)
 
 
 def bootstrap_flink(

@@ -14,7 +14,7 @@ from feature_ops.config import Config
 from feature_ops.featureset import FeatureSet
 from feature_ops.reader import Rejects
 from feature_ops.routing import RouterEngine
-from jobs.flink.bootstrap import STATS_FILE, BootstrapFactory
+from jobs.flink.bootstrap import STATS_FILE
 from jobs.flink.inputs import InputPlan, StagedDecoder
 from jobs.flink.keyed import KeyedFactory, KeyedRouter, KeyedSink
 from jobs.workdir import DatasetWriter, write_item_fields, write_sessions, write_values
@@ -64,8 +64,11 @@ class BootstrapSink(KeyedSink):
         (self.root / STATS_FILE).write_text(json.dumps(stats))
 
 
-class KeyedBootstrapFactory(BootstrapFactory, KeyedFactory):
-    """The bootstrap's factory for the keyed graph (``__call__`` still builds the single-shard engine)."""
+class KeyedBootstrapFactory(KeyedFactory):
+    """Picklable: the bootstrap's router and sink for the keyed graph."""
+
+    def __init__(self, config: Config, root: str, plan: InputPlan) -> None:
+        self.config, self.root, self.plan = config, root, plan
 
     def router(self, store) -> BootstrapRouter:
         return BootstrapRouter(self.config, store, self.root, self.plan)
