@@ -3,7 +3,6 @@ determinism, both boosters, and the model artifact's feature check."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -20,6 +19,7 @@ from feature_ops.ranker import ModelMismatchError, RankerMeta, feature_mismatch,
 from jobs.cli import main
 from jobs.embedded import bootstrap_embedded
 from jobs.generate import generate, load_truth
+from jobs.manifest import file_entry
 from jobs.train import TrainError, evaluate, train_model, tune
 from jobs.train.command import load, split_mask, split_parts
 from jobs.train.metrics import Grouped
@@ -321,8 +321,7 @@ def _poisoned_copy(raw: dict, tmp: Path, backend: str) -> dict:
     manifest_path = tmp / "workdir" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     if "outputs" in manifest:  # the bootstrap's record of its outputs: keep it consistent with the new file
-        entry = {"bytes": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-        manifest["outputs"][f"dataset/{backend}.parquet"] = entry
+        manifest["outputs"][f"dataset/{backend}.parquet"] = file_entry(path)
         manifest_path.write_text(json.dumps(manifest))
     raw = json.loads(json.dumps(raw))
     raw["bootstrap"]["workdir"] = str(tmp / "workdir")
