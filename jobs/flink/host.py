@@ -105,12 +105,17 @@ class EngineHost(KeyedProcessFunction):
         try:
             return engine.finish() if lines is None else engine.process_batch(first, lines)
         except Exception as e:
-            where = "finish()" if lines is None else f"process_batch at input line ordinal {first}"
-            trace = "".join(traceback.format_exception(e)).rstrip()
-            raise EngineError(f"feature engine failed in {where}: {type(e).__name__}: {e}\n{trace}") from e
+            raise engine_error(e, first, lines is None) from e
 
     def _signal_done(self) -> None:
         signal_done(self.done_path)
+
+
+def engine_error(e: Exception, first: int, final: bool) -> EngineError:
+    """``e`` raised by an engine's ``finish()`` (``final``) or by the batch starting at input line ``first``."""
+    where = "finish()" if final else f"process_batch at input line ordinal {first}"
+    trace = "".join(traceback.format_exception(e)).rstrip()
+    return EngineError(f"feature engine failed in {where}: {type(e).__name__}: {e}\n{trace}")
 
 
 def signal_done(done_path: str | None) -> None:

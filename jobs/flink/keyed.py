@@ -17,7 +17,6 @@ savepoint is taken once the sink has written everything, when nothing is in flig
 from __future__ import annotations
 
 import time
-import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
@@ -47,8 +46,7 @@ from feature_ops.routing import (
     merge_latest,
 )
 from feature_ops.store import MemoryStore
-from jobs.flink.errors import EngineError
-from jobs.flink.host import Batcher, signal_done
+from jobs.flink.host import Batcher, engine_error, signal_done
 from jobs.flink.store import MapStateStore
 from jobs.flink.timed_batcher import timed_batches
 
@@ -131,9 +129,7 @@ class RouterHost(KeyedProcessFunction):
             else:
                 self.router.process_batch(first, lines)
         except Exception as e:
-            where = "finish()" if lines is None else f"process_batch at input line ordinal {first}"
-            trace = "".join(traceback.format_exception(e)).rstrip()
-            raise EngineError(f"feature engine failed in {where}: {type(e).__name__}: {e}\n{trace}") from e
+            raise engine_error(e, first, lines is None) from e
         self.store.flush()
         self.batches += 1
         to = self.gather_keys[self.batches % len(self.gather_keys)]
