@@ -80,6 +80,7 @@ class RouterEngine(Engine):
         self.replicas = {state: specs[state] for state in self.features.dependent_states}
         self._buckets: dict[str, int] = {}
         self._reads: dict[tuple, tuple] = {}
+        self._replicas_reader: RecordReader | None = None
         self._reset()
 
     @property
@@ -142,9 +143,15 @@ class RouterEngine(Engine):
         return ValuesRef(ref)
 
     def _replica_reader(self, now: int) -> RecordReader:
-        getters = {ns: _unreadable(ns) for ns in self.features.namespaces.values()}
-        getters.update({ns: partial(self.store.get, ns) for ns, _ in self.replicas.values()})
-        return RecordReader(self.features, None, now, getters)
+        """A reader of the router's copies of ``dependent_states`` at ``now`` (one object, reused like
+        ``Engine.reader``'s: built on the first ranking, not per ranking)."""
+        reader = self._replicas_reader
+        if reader is None:
+            getters = {ns: _unreadable(ns) for ns in self.features.namespaces.values()}
+            getters.update({ns: partial(self.store.get, ns) for ns, _ in self.replicas.values()})
+            reader = self._replicas_reader = RecordReader(self.features, None, now, getters)
+        reader.now = now
+        return reader
 
     def _next_ref(self) -> int:
         ref = (self.store.get(self.clock_ns, "refs") or 0) + 1
