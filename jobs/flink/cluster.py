@@ -60,17 +60,21 @@ class LocalCluster:
         )
 
     def start(self, timeout: float = 180.0) -> None:
-        env = self._prepare()
-        self._daemon(env, "jobmanager.sh")
-        for _ in range(self.taskmanagers):
-            self._daemon(env, "taskmanager.sh")
-        deadline = time.monotonic() + timeout
-        while self._registered() < self.taskmanagers:
-            if time.monotonic() > deadline:
-                self.stop()
-                raise FlinkJobError(f"local Flink cluster: {self.taskmanagers} TaskManagers not registered after "
-                                    f"{timeout:.0f} s (logs in {self.root / 'log'})", "", "")  # fmt: skip
-            time.sleep(0.5)
+        """Start the daemons and wait for every TaskManager to register; stops what it started if that fails."""
+        try:
+            env = self._prepare()
+            self._daemon(env, "jobmanager.sh")
+            for _ in range(self.taskmanagers):
+                self._daemon(env, "taskmanager.sh")
+            deadline = time.monotonic() + timeout
+            while self._registered() < self.taskmanagers:
+                if time.monotonic() > deadline:
+                    raise FlinkJobError(f"local Flink cluster: {self.taskmanagers} TaskManagers not registered after "
+                                        f"{timeout:.0f} s (logs in {self.root / 'log'})", "", "")  # fmt: skip
+                time.sleep(0.5)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self, grace: float = 20.0) -> None:
         """SIGTERM every process this cluster started (its pid files), SIGKILL what is left after ``grace``."""
