@@ -4,8 +4,6 @@ embedded run over every event would have left it, survives kill -9, and skips ba
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 
 import pytest
@@ -16,6 +14,7 @@ from jobs.update.resume import read_update_manifest
 from jobs.upload import upload
 from tests.update_helpers import (
     copy_workdir,
+    kill_update,
     make_config,
     reference,
     start_update,
@@ -97,10 +96,11 @@ def test_kill_9_mid_stream_then_restart_gives_the_same_values(halves, kafka_brok
     part = len(halves.second) // 2
     produce(kafka_broker, "crash", [line.encode() for line in halves.second[:part]])
     job = start_update(path, tmp_path / "update.log")
-    wait_for_checkpoint(workdir)
-    produce(kafka_broker, "crash", [line.encode() for line in halves.second[part:]])
-    os.killpg(job.pid, signal.SIGKILL)
-    job.wait(10)
+    try:
+        wait_for_checkpoint(workdir)
+        produce(kafka_broker, "crash", [line.encode() for line in halves.second[part:]])
+    finally:
+        kill_update(job)
     job = start_update(path, tmp_path / "update.log")
     try:
         wait_for_values(redis_db.port, expected)

@@ -3,9 +3,6 @@ restart of the API and a kill -9 of the update job."""
 
 from __future__ import annotations
 
-import os
-import signal
-
 import httpx
 import pytest
 
@@ -13,6 +10,7 @@ from jobs.upload import upload
 from serving.testing import ApiServer
 from tests.update_helpers import (
     copy_workdir,
+    kill_update,
     make_config,
     reference,
     start_update,
@@ -52,11 +50,13 @@ def test_acknowledged_feedback_survives_an_api_restart_and_a_killed_update_job(h
                 api = ApiServer(config).__enter__()
             if n == 2 * len(chunks) // 3:  # the update job dies mid-stream; events arrive while it is down
                 wait_for_checkpoint(workdir)
-                os.killpg(job.pid, signal.SIGKILL)
-                job.wait(10)
+                kill_update(job)
             assert post(api.url, chunk)
             acked += chunk
         job = start_update(path, tmp_path / "update.log")
+    except BaseException:
+        kill_update(job)
+        raise
     finally:
         api.__exit__()
     expected = reference(tmp_path, halves.first + acked, redis_db.port, db=1)

@@ -5,7 +5,9 @@ one embedded run over every event)."""
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -108,11 +110,21 @@ def start_update(config_path: Path, log_path: Path) -> subprocess.Popen:
     return process
 
 
+def kill_update(job: subprocess.Popen) -> None:
+    """kill -9 the update job's process group (its JVM too) if it still runs, and reap it."""
+    if job.poll() is None:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait(10)
+
+
 def stop_update(config_path: Path, job: subprocess.Popen) -> subprocess.CompletedProcess:
-    """``rankstream update --stop CONFIG``, then wait for the job's process."""
-    stopped = subprocess.run([sys.executable, "-m", "jobs.cli", "update", "--stop", str(config_path)],
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
-    job.wait(60)
+    """``rankstream update --stop CONFIG``, then wait for the job's process (killed if that fails)."""
+    try:
+        stopped = subprocess.run([sys.executable, "-m", "jobs.cli", "update", "--stop", str(config_path)],
+                                 capture_output=True, text=True, timeout=120)  # fmt: skip
+        job.wait(60)
+    finally:
+        kill_update(job)
     return stopped
 
 
