@@ -35,10 +35,11 @@ def file_entry(path: Path, fsync: bool = False) -> dict:
     return {"bytes": size, "sha256": digest.hexdigest()}
 
 
-def write_manifest(root: Path, manifest: dict) -> Path:
-    """Write ``manifest.json`` atomically: a reader sees the old manifest or the new one, never a partial one."""
-    path = root / MANIFEST
-    tmp = root / f".{MANIFEST}.tmp"
+def write_manifest(root: Path, manifest: dict, name: str = MANIFEST) -> Path:
+    """Write ``manifest.json`` (or ``name``) atomically: a reader sees the old manifest or the new one, never a
+    partial one."""
+    path = root / name
+    tmp = root / f".{name}.tmp"
     with open(tmp, "w") as f:
         f.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         f.flush()

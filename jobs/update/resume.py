@@ -20,7 +20,7 @@ from typing import IO
 from urllib.parse import urlparse
 
 from jobs.errors import WorkdirError
-from jobs.manifest import fsync_dir
+from jobs.manifest import write_manifest
 
 UPDATE_MANIFEST = "update.json"
 LOCK_FILE = ".update.lock"
@@ -54,13 +54,7 @@ def read_update_manifest(root: Path) -> dict:
 
 
 def write_update_manifest(root: Path, manifest: dict) -> None:
-    tmp = root / f".{UPDATE_MANIFEST}.tmp"
-    with open(tmp, "w") as f:
-        f.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, root / UPDATE_MANIFEST)
-    fsync_dir(root)
+    write_manifest(root, manifest, UPDATE_MANIFEST)
 
 
 def restore_point(root: Path, bootstrap: dict, explicit: str | None = None) -> RestorePoint:
