@@ -36,18 +36,19 @@ class UpdateWatch:
 
     def report(self) -> UpdateProgress:
         now = time.monotonic()
-        seen = self._lines_read()
+        job = self.rest.job(self.job_id) or {}
+        seen = self._lines_read(job)
         rate = 0.0
         if seen is not None:
             rate = max(seen - self.events, 0) / max(now - self.last_time, 1e-9)
             self.events = seen
         self.last_time = now
         lag = self.rest.operator_sum(self.job_id, self.lag_metric)
-        state = None if self.events else self.rest.job_state(self.job_id)
+        state = None if self.events else job.get("state")
         return UpdateProgress(self.events, rate, lag, self.bad, self.checkpoint(), state)
 
-    def _lines_read(self) -> int | None:
-        for vertex in (self.rest.job(self.job_id) or {}).get("vertices", []):
+    def _lines_read(self, job: dict) -> int | None:
+        for vertex in job.get("vertices", []):
             if vertex["name"].startswith(BATCHER):
                 found = self.rest.get(f"/jobs/{self.job_id}/vertices/{vertex['id']}/subtasks/metrics"
                                       "?get=numRecordsIn&agg=sum")  # fmt: skip
