@@ -18,7 +18,7 @@ from typing import Any
 
 FieldValue = bool | float | str | tuple
 INT64 = (-(2**63), 2**63 - 1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLI = timedelta(milliseconds=1)
 
 
@@ -223,7 +223,7 @@ def timestamp_millis(value: Any) -> int | None:
     if value.isascii() and value.isdigit():
         return int(value)
     parsed = parse_datetime(value)
-    return None if parsed is None else (parsed - _EPOCH) // _MILLI
+    return None if parsed is None else (parsed - EPOCH) // _MILLI
 
 
 def parse_datetime(value: str) -> datetime | None:

@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, PlainSerializer, model_validator
 
-from feature_ops.events import EventError, timestamp_millis
+from feature_ops.events import EPOCH, EventError, timestamp_millis
 from feature_ops.types import STRICT, Duration, format_duration
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 KEY = "bootstrap.timestamps"
 Y2000 = 946_684_800_000
 
