@@ -113,11 +113,13 @@ class RateFeature(Feature):
         self.prior_field = _field_scope(config.normalize.scope) if config.normalize else None
         self.field_state = {f: f"{self.name}_field" if f == self.field else f"{self.name}_prior_field"
                             for f in (self.field, self.prior_field) if f}  # fmt: skip
+        self.norm = {state: f"{state}_norm" for state in (self.top, self.bottom)}
+        self.prior = {state: f"{state}_prior" for state in (self.top, self.bottom)}
         counters = [self.top, self.bottom]
         if config.normalize:
-            counters += [f"{self.top}_norm", f"{self.bottom}_norm"]
+            counters += self.norm.values()
         if self.prior_field:
-            counters += [f"{self.top}_prior", f"{self.bottom}_prior"]
+            counters += self.prior.values()
         self._sums = {state: PeriodicSums(config.bucket, self.periods) for state in counters}
 
     def columns(self):
@@ -150,9 +152,9 @@ class RateFeature(Feature):
         state = self.top if top else self.bottom
         out = [(state, sid, 1) for sid in self._ids(event)]
         if self.config.normalize:
-            out.append((f"{state}_norm", GLOBAL_ID, 1))
+            out.append((self.norm[state], GLOBAL_ID, 1))
         if self.prior_field:
-            out += [(f"{state}_prior", v, 1) for v in field_strings(event.item_fields.get(self.prior_field))]
+            out += [(self.prior[state], v, 1) for v in field_strings(event.item_fields.get(self.prior_field))]
         return out
 
     def _ids(self, event) -> tuple[str, ...]:
@@ -169,7 +171,7 @@ class RateFeature(Feature):
         if not self.field:
             out.update(dict.fromkeys((self.top, self.bottom), self.config.scope))
         if self.config.normalize:
-            out.update(dict.fromkeys((f"{self.top}_norm", f"{self.bottom}_norm"), "global"))
+            out.update(dict.fromkeys(self.norm.values(), "global"))
         return out
 
     def dependent_states(self):
@@ -187,7 +189,7 @@ class RateFeature(Feature):
         if self.field:
             out[self.field] = (self.top, self.bottom)
         if self.prior_field:
-            out[self.prior_field] = (f"{self.top}_prior", f"{self.bottom}_prior")
+            out[self.prior_field] = (self.prior[self.top], self.prior[self.bottom])
         return out
 
     def values(self, ctx):
@@ -209,12 +211,12 @@ class RateFeature(Feature):
     def _priors(self, ctx: RankingContext) -> list[list[float]]:
         """Per item, per period: the prior rate (NaN where nothing was counted)."""
         reader, bucket = ctx.reader, self.config.bucket
-        top = periodic_sums(reader.get(f"{self.top}_norm", GLOBAL_ID), bucket, self.periods, ctx.now)
-        bottom = periodic_sums(reader.get(f"{self.bottom}_norm", GLOBAL_ID), bucket, self.periods, ctx.now)
+        top = periodic_sums(reader.get(self.norm[self.top], GLOBAL_ID), bucket, self.periods, ctx.now)
+        bottom = periodic_sums(reader.get(self.norm[self.bottom], GLOBAL_ID), bucket, self.periods, ctx.now)
         rates = [t / b if b else NAN for t, b in zip(top, bottom, strict=True)]
         if not self.prior_field:
             return [rates] * len(ctx.request.items)
-        tops, bottoms = self._field_counts(ctx, self.prior_field, f"{self.top}_prior", f"{self.bottom}_prior")
+        tops, bottoms = self._field_counts(ctx, self.prior_field, self.prior[self.top], self.prior[self.bottom])
         return [
             [t[i] / b[i] if b[i] else rates[i] for i in range(len(rates))]
             for t, b in zip(tops, bottoms, strict=True)
