@@ -1,5 +1,6 @@
-"""For tests and benchmarks: a throwaway redis-server (loopback, free port, no persistence, own directory)
-and the API under a real uvicorn in a thread (concurrency, wire limits, bind address)."""
+"""For tests and benchmarks: a throwaway redis-server (loopback, free port, no persistence, own directory),
+moto_server as the S3 endpoint, and the API under a real uvicorn in a thread (concurrency, wire limits, bind
+address)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 MISSING = "redis-server not found: run `make install`"
@@ -112,3 +115,55 @@ class ApiServer:
         self.server.should_exit = True
         self.thread.join(10)
 
+
+class MotoServer:
+    """``moto_server`` (an S3-compatible HTTP server from PyPI's moto) on 127.0.0.1 and a free port, in memory."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
+        self.host, self.port = "127.0.0.1", free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> MotoServer:
+        self.process = subprocess.Popen([self.binary, "-H", self.host, "-p", str(self.port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"moto_server did not start on port {self.port}")
+            time.sleep(0.05)
+        return self
+
+    def require_auth(self, after: float = 0) -> None:
+        """Check every request's credentials against moto's IAM from now on (``float('inf')``: never)."""
+        self._post("/moto-api/reset-auth", str(after).encode())
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(5)
+        self.process = None
+
+    def _post(self, path: str, body: bytes) -> None:
+        request = urllib.request.Request(
+            self.url + path, data=body, method="POST", headers={"Content-Type": "text/plain"}
+        )
+        urllib.request.urlopen(request, timeout=5).close()
+
+    def _answers(self) -> bool:
+        try:
+            urllib.request.urlopen(self.url + "/moto-api/", timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real redis-server and a small bootstrapped sample of the RankLens example.
+"""Shared fixtures: a real redis-server, moto_server as S3, and a small bootstrapped sample of the RankLens example.
 
 Redis: started once per session on 127.0.0.1 and a free port (no persistence, its own directory), or an
 already running one when RANKSTREAM_TEST_REDIS_PORT is set. Without ``redis-server`` on PATH the tests that
@@ -8,6 +8,7 @@ need it fail with "redis-server not found: run `make install`".
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from feature_ops.config import Config, parse_config
 from jobs.embedded import bootstrap_embedded
 from jobs.generate import generate
 from serving.redis_store import RedisValueStore
-from serving.testing import MISSING, RedisServer
+from serving.testing import MISSING, MotoServer, RedisServer
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ranklens" / "config.yml"
 SAMPLE_SIZES = {"items": 150, "users": 60, "rankings": 500, "ranking_size": 16}
@@ -59,6 +60,30 @@ def redis_store(redis_db):
     store = RedisValueStore(redis_db.host, redis_db.port)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto_server on 127.0.0.1 for the session, with the AWS environment pointing at it (test credentials,
+    path-style endpoint) from the first test that asks for it."""
+    with MotoServer() as server, pytest.MonkeyPatch.context() as env:
+        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
+            env.delenv(name, raising=False)
+        env.setenv("AWS_ENDPOINT_URL", server.url)
+        env.setenv("AWS_ACCESS_KEY_ID", "test")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        yield server
+
+
+def new_bucket(prefix: str = "rs") -> str:
+    """A fresh bucket on the session's S3 server; returns ``s3://<name>``."""
+    from serving.s3 import client
+
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    client().create_bucket(Bucket=name)
+    return f"s3://{name}"
 
 
 def example_config(workdir: Path, events: Path, state: dict | None = None, models: dict | None = None,
