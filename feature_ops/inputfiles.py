@@ -110,21 +110,23 @@ class ZstdFrames(io.RawIOBase):
         super().close()
 
 
-def raw_lines(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(location, raw line with its terminator), or per element of a top-level JSON array (``path:[i]``)."""
+def raw_lines(path: Path, name: str | None = None) -> Iterator[tuple[str, bytes]]:
+    """(location, raw line with its terminator), or per element of a top-level JSON array (``path:[i]``);
+    locations and reports say ``name`` (default: the path) for the file."""
+    name = name or str(path)
     number = 0
     try:
         if path.is_dir():
             os.listdir(path)
             raise OSError(0, "it could not be listed while the input was scanned")
         if is_array_file(path):
-            yield from _array_elements(path)
+            yield from _array_elements(path, name)
             return
         with open_binary(path) as stream:
             for number, line in enumerate(stream, start=1):
-                yield f"{path}:{number}", line
+                yield f"{name}:{number}", line
     except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
-        raise damaged(path, number + 1, e) from None
+        raise damaged(path, number + 1, e, name) from None
 
 
 def is_array_file(path: Path) -> bool:
@@ -139,27 +141,28 @@ def is_array_file(path: Path) -> bool:
     return head.startswith(b"[")
 
 
-def _array_elements(path: Path) -> Iterator[tuple[str, bytes]]:
+def _array_elements(path: Path, name: str) -> Iterator[tuple[str, bytes]]:
     with open_binary(path) as stream:
         data = stream.read()
     try:
         elements = orjson.loads(data.removeprefix(_BOM))
     except orjson.JSONDecodeError as e:
-        raise DamagedFile(str(path), f"invalid JSON array: {e}; the whole file is lost") from None
+        raise DamagedFile(name, f"invalid JSON array: {e}; the whole file is lost") from None
     for index, element in enumerate(elements):
-        yield f"{path}:[{index}]", orjson.dumps(element)
+        yield f"{name}:[{index}]", orjson.dumps(element)
 
 
-def damaged(path: Path, line: int, error: BaseException) -> DamagedFile:
+def damaged(path: Path, line: int, error: BaseException, name: str | None = None) -> DamagedFile:
     """The report of a read that broke at ``line`` (1-based): what broke, and what is lost."""
+    name = name or str(path)
     if path.is_dir():
-        return DamagedFile(str(path), f"cannot list directory: {_strerror(error)}; the files in it are lost")
+        return DamagedFile(name, f"cannot list directory: {_strerror(error)}; the files in it are lost")
     kind = "gzip" if path.name.endswith(".gz") else "zstd" if path.name.endswith(".zst") else ""
     if isinstance(error, OSError) and not isinstance(error, gzip.BadGzipFile) and line == 1:
-        return DamagedFile(str(path), f"cannot read file: {_strerror(error)}")
+        return DamagedFile(name, f"cannot read file: {_strerror(error)}")
     what = f"damaged {kind} data ({error})" if kind else f"read failed ({_strerror(error)})"
     lost = "nothing of the file could be read" if line == 1 else "reading stopped here, the rest of the file is lost"
-    return DamagedFile(f"{path}:{line}", f"{what}; {lost}")
+    return DamagedFile(f"{name}:{line}", f"{what}; {lost}")
 
 
 def _strerror(error: BaseException) -> str:

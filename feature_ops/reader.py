@@ -18,10 +18,11 @@ from feature_ops.rejects import ErrorPolicy, InputError, Rejects
 from feature_ops.timestamps import TimeWindow
 
 
-def decode_file(file: Path, decode: LineDecoder) -> Iterator[tuple[str, Event]]:
-    """(location, event) for every good line of one file; bad lines and a damaged file go to the rejects."""
+def decode_file(file: Path, decode: LineDecoder, name: str | None = None) -> Iterator[tuple[str, Event]]:
+    """(location, event) for every good line of one file (called ``name`` in locations, default its path); bad
+    lines and a damaged file go to the rejects."""
     try:
-        for location, raw in raw_lines(file):
+        for location, raw in raw_lines(file, name):
             event = decode(raw, location)
             if event is not None:
                 yield location, event
@@ -31,14 +32,15 @@ def decode_file(file: Path, decode: LineDecoder) -> Iterator[tuple[str, Event]]:
 
 def read_events(
     path: str | Path, rejects: Rejects, window: TimeWindow | None = None,
-    on_file: Callable[[Path], None] | None = None,
+    on_file: Callable[[Path], None] | None = None, names: Callable[[Path], str] = str,
 ) -> Iterator[Event]:
-    """All valid events under path in replay order (sorted files, then line order)."""
+    """All valid events under path in replay order (sorted files, then line order); ``names`` gives what
+    messages call a file (a downloaded copy: its ``s3://`` URI)."""
     decode = LineDecoder(rejects, window)
     for file in event_files(path):
         if on_file:
             on_file(file)
-        for _, event in decode_file(file, decode):
+        for _, event in decode_file(file, decode, names(file)):
             yield event
 
 

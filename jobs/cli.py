@@ -12,9 +12,10 @@ from feature_ops.config import ConfigError, load_config
 from feature_ops.reader import InputError
 from jobs.flink.errors import FlinkJobError
 from jobs.workdir import WorkdirError
+from serving.s3 import StorageError
 
 log = logging.getLogger("rankstream")
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, InputError, WorkdirError)
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, InputError, WorkdirError, StorageError)
 
 
 def throughput_line(label: str = "events") -> Callable[[int], None]:

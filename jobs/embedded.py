@@ -20,8 +20,10 @@ from feature_ops.events import Event
 from feature_ops.reader import InputError, Rejects, read_events
 from feature_ops.sources import FileSource
 from feature_ops.store import MemoryStore, Store
+from jobs.s3input import S3Input
 from jobs.staging import Staging
 from jobs.workdir import DatasetWriter, local_workdir, write_item_fields, write_sessions, write_values
+from serving.s3 import is_s3
 
 Progress = Callable[[int], None]
 
@@ -66,11 +68,38 @@ def input_path(config: Config) -> str:
     source = config.bootstrap.source
     if not isinstance(source, FileSource):
         raise InputError(f"bootstrap.source: type '{source.type}' is not supported for bootstrap yet, use type: file")
-    workdir, events = config.bootstrap.workdir, Path(source.path)
-    if "://" not in workdir and events.is_dir() and Path(workdir).resolve().is_relative_to(events.resolve()):
-        raise InputError(f"bootstrap.workdir {workdir} is inside bootstrap.source.path {source.path}: the next "
-                         "bootstrap would read its outputs (manifest.json, values/*.jsonl.gz) as events; move one")
+    if _inside(config.bootstrap.workdir, source.path):
+        raise InputError(f"bootstrap.workdir {config.bootstrap.workdir} is inside bootstrap.source.path "
+                         f"{source.path}: the next bootstrap would read its outputs (manifest.json, "
+                         "values/*.jsonl.gz) as events; move one")  # fmt: skip
     return source.path
+
+
+def _inside(workdir: str, events: str) -> bool:
+    if is_s3(workdir) or is_s3(events):
+        return f"{workdir.rstrip('/')}/".startswith(f"{events.rstrip('/')}/")
+    source = Path(events)
+    return "://" not in workdir and source.is_dir() and Path(workdir).resolve().is_relative_to(source.resolve())
+
+
+def local_input(config: Config, staging: Path) -> tuple[str, Callable[[Path], str]]:
+    """The input to read (an ``s3://`` one downloaded under ``staging``) and what messages call each file."""
+    path = input_path(config)
+    if not is_s3(path):
+        return path, str
+    copy = S3Input(path, staging / "_s3-input")
+    return str(copy.path), copy.name
+
+
+def open_staging(config: Config) -> Staging:
+    """The staging of a bootstrap run: in the workdir, or in an ``s3://`` workdir's local scratch directory."""
+    workdir = config.bootstrap.workdir
+    if not is_s3(workdir):
+        return Staging(local_workdir(workdir))
+    from jobs.s3workdir import check_writable
+
+    check_writable(workdir)
+    return Staging(local_workdir(workdir), remote=workdir)
 
 
 class Replay:
@@ -102,13 +131,13 @@ class Replay:
 def bootstrap_embedded(config: Config, progress: Progress | None = None) -> BootstrapResult:
     """Replay every event under bootstrap.source.path into a staging directory, then publish the outputs
     (manifest last): a run that fails or is killed leaves the workdir's previous outputs as they were."""
-    root = local_workdir(config.bootstrap.workdir)
-    path = input_path(config)
-    with Staging(root) as staging:
+    input_path(config)
+    with open_staging(config) as staging:
         rejects = Rejects(config.bootstrap.errors)
         start = time.perf_counter()
+        path, names = local_input(config, staging.path)
         replay = Replay(config, MemoryStore(), staging.path)
-        for event in read_events(path, rejects, config.bootstrap.timestamps.window()):
+        for event in read_events(path, rejects, config.bootstrap.timestamps.window(), names=names):
             replay.process(event)
             if progress is not None and replay.events % 4096 == 0:
                 progress(replay.events)

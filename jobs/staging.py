@@ -29,10 +29,11 @@ OUTPUT_DIRS = ("dataset", "values")
 
 class Staging:
     """``with Staging(root) as staging:`` write under ``staging.path``, then ``staging.publish(manifest)``.
-    Leaving the block removes the staging directory (published or not) and releases the lock."""
+    Leaving the block removes the staging directory (published or not) and releases the lock. With
+    ``remote`` (an ``s3://`` workdir; ``root`` is its local scratch directory) publishing uploads instead."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path, remote: str | None = None) -> None:
+        self.root, self.remote = root, remote
         self._lock = _lock(root)
         self.leftovers = remove_leftovers(root)
         self.run = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
@@ -50,8 +51,10 @@ class Staging:
         """Move the staged outputs (and the savepoint at URI ``savepoint``, if any) into the workdir, then
         write the manifest; returns the manifest as written (with ``run``, ``outputs`` and ``savepoint``)."""
         names = staged_outputs(self.path)
-        outputs = {name: file_entry(self.path / name, fsync=True) for name in names}
+        outputs = {name: file_entry(self.path / name, fsync=self.remote is None) for name in names}
         written = {**manifest, "run": self.run, "outputs": outputs}
+        if self.remote is not None:
+            return self._publish_remote(names, written, savepoint)
         if savepoint is not None:
             written["savepoint"] = self._publish_savepoint(savepoint)
         for name in names:
@@ -61,6 +64,15 @@ class Staging:
         for folder in {(self.root / name).parent for name in names}:
             fsync_dir(folder)
         write_manifest(self.root, written)
+        return written
+
+    def _publish_remote(self, names: list[str], written: dict, savepoint: str | None) -> dict:
+        """S3 workdir: upload the outputs, manifest last; Flink wrote the savepoint into the workdir already."""
+        from jobs import s3workdir
+
+        if savepoint is not None:
+            written["savepoint"] = s3workdir.check_savepoint(self.remote, savepoint)
+        s3workdir.publish(self.remote, self.path, names, written)
         return written
 
     def _publish_savepoint(self, uri: str) -> str:

@@ -1,6 +1,6 @@
 """The bootstrap workdir: training datasets, latest feature values and the manifest.
 
-Layout (local path; ``s3://`` workdirs are on the roadmap and rejected with a clear error for now)::
+Layout (a local path, or ``s3://bucket/prefix`` with the same keys: ``jobs.s3workdir``)::
 
     <workdir>/dataset/<model>.parquet     training rows (feature_ops.dataset, format version 1)
     <workdir>/values/values.jsonl.gz      latest state record per (state, scope id), sorted
@@ -32,11 +32,17 @@ from feature_ops.featureset import FeatureSet
 from feature_ops.sessions import session_from_json, sessions_to_json
 from jobs.errors import WorkdirError
 from jobs.manifest import check_workdir
+from serving.s3 import is_s3
 
 
 def local_workdir(path: str, create: bool = True) -> Path:
+    """The local directory of workdir ``path``: the path itself, or an ``s3://`` workdir's scratch directory."""
+    if is_s3(path):
+        from jobs.s3workdir import scratch_root
+
+        return scratch_root(path)
     if "://" in path:
-        raise WorkdirError(f"workdir {path}: only local paths are supported so far (s3:// is on the roadmap)")
+        raise WorkdirError(f"workdir {path}: only local paths and s3://bucket/prefix are supported")
     root = Path(path)
     if create:
         try:
@@ -51,7 +57,12 @@ def local_workdir(path: str, create: bool = True) -> Path:
 
 def completed_workdir(path: str, *needed: str) -> Path:
     """The workdir of a completed bootstrap whose outputs match its manifest and include ``needed``
-    (names like ``values/values.jsonl.gz``); otherwise a ``WorkdirError`` saying what is wrong."""
+    (names like ``values/values.jsonl.gz``); otherwise a ``WorkdirError`` saying what is wrong. An ``s3://``
+    workdir is checked, and a local copy holding ``needed`` returned."""
+    if is_s3(path):
+        from jobs.s3workdir import fetch
+
+        return fetch(path, *needed)
     root = local_workdir(path, create=False)
     check_workdir(root, *needed)
     return root

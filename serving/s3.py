@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
@@ -86,6 +87,11 @@ def _errors(uri: str, action: str) -> Iterator[None]:
         yield
     except ClientError as e:
         raise StorageError(_client_error(uri, action, e)) from None
+    except S3UploadFailedError as e:  # upload_file wraps the ClientError
+        cause = e.__cause__ or e.__context__
+        raise StorageError(
+            _client_error(uri, action, cause) if isinstance(cause, ClientError) else f"{uri}: {e}"
+        ) from None
     except NoCredentialsError:
         raise StorageError(f"{uri}: no AWS credentials found to {action} it; {CREDENTIALS}") from None
     except EndpointConnectionError as e:
@@ -147,7 +153,7 @@ def download(uri: str, path: Path) -> None:
     """``uri`` to a local file, written under a temporary name and renamed: never a partial file at ``path``."""
     bucket, key = split(uri)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.part")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     with _errors(uri, "read"):
         client().download_file(bucket, key, str(partial))
     os.replace(partial, path)
@@ -175,6 +181,12 @@ def listing(prefix: str) -> list[ObjectInfo]:
             found += [ObjectInfo(f"{SCHEME}{bucket}/{o['Key']}", o["Size"], o["LastModified"].timestamp())
                       for o in page.get("Contents", [])]  # fmt: skip
     return found
+
+
+def delete(uri: str) -> None:
+    bucket, key = split(uri)
+    with _errors(uri, "delete"):
+        client().delete_object(Bucket=bucket, Key=key)
 
 
 def delete_prefix(prefix: str) -> int:

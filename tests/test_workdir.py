@@ -22,10 +22,10 @@ from tests.conftest import config_dict
 AGAIN = "run `rankstream bootstrap` again"
 
 
-def test_remote_workdirs_are_refused_clearly():
+def test_other_remote_workdirs_are_refused_clearly():
     with pytest.raises(WorkdirError) as e:
-        local_workdir("s3://bucket/workdir")
-    assert str(e.value) == "workdir s3://bucket/workdir: only local paths are supported so far (s3:// is on the roadmap)"
+        local_workdir("gs://bucket/workdir")
+    assert str(e.value) == "workdir gs://bucket/workdir: only local paths and s3://bucket/prefix are supported"
 
 
 def test_missing_outputs_point_to_bootstrap(tmp_path):

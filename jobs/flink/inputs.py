@@ -16,6 +16,7 @@ import bisect
 import codecs
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,18 +87,19 @@ class StagedDecoder:
         return self.decode(line, self.plan.locate(ordinal))
 
 
-def plan_inputs(files: list[Path], staging: Path) -> InputPlan:
-    return InputPlan(tuple(_plan_one(f, staging, i) for i, f in enumerate(files)))
+def plan_inputs(files: list[Path], staging: Path, names: Callable[[Path], str] = str) -> InputPlan:
+    """``names`` gives what messages call a file (a downloaded copy: its ``s3://`` URI)."""
+    return InputPlan(tuple(_plan_one(f, staging, i, names(f)) for i, f in enumerate(files)))
 
 
-def _plan_one(path: Path, staging: Path, index: int) -> InputFile:
+def _plan_one(path: Path, staging: Path, index: int, name: str) -> InputFile:
     array = _array(path)
     lines = None if array or path.name.endswith(".zst") else flink_lines(path)
     if lines is not None:
-        return InputFile(str(path), str(path), lines)
+        return InputFile(str(path), name, lines)
     staging.mkdir(parents=True, exist_ok=True)
     target = staging / f"{index:05d}-{path.name.removesuffix('.zst').removesuffix('.gz')}.jsonl"
-    return InputFile(str(target), str(path), stage(path, target), array=array)
+    return InputFile(str(target), name, stage(path, target, name), array=array)
 
 
 def flink_lines(path: Path) -> int | None:
@@ -125,12 +127,12 @@ def _array(path: Path) -> bool:
         return False
 
 
-def stage(path: Path, target: Path) -> int:
+def stage(path: Path, target: Path, name: str | None = None) -> int:
     """Write ``path`` as lines Flink reads exactly as the reader reads the original; returns their number."""
     count = 0
     with target.open("wb") as out:
         try:
-            for _, raw in raw_lines(path):
+            for _, raw in raw_lines(path, name):
                 out.write(staged_line(raw))
                 count += 1
         except DamagedFile as e:
