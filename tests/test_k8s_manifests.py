@@ -3,7 +3,6 @@ the offline checks (tests/k8s_checks.py); known-bad variants fail them."""
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -16,7 +15,7 @@ import pytest
 from jobs.cli import main
 from jobs.k8s.command import render, to_yaml
 from jobs.k8s.manifests import ENTRY_MODULE, PYTHON_JAR, Target
-from tests.k8s_checks import CRD, REPO, errors, load_all
+from tests.k8s_checks import CRD, REPO, changed, errors, load_all, renamed
 
 K8S = REPO / "k8s"
 BASE_CONFIG = K8S / "base" / "config.yml"
@@ -154,39 +153,16 @@ def test_all_holds_the_config_file(capsys):
     assert {r["metadata"]["namespace"] for r in resources} == {"ltr"}
 
 
-def _set(resource: dict, path: str, value) -> dict:
-    bad = copy.deepcopy(resource)
-    *parents, last = path.split(".")
-    node = bad
-    for key in parents:
-        node = node[int(key)] if key.isdigit() else node[key]
-    if value is KeyError:
-        node.pop(last)
-    else:
-        node[int(last) if last.isdigit() else last] = value
-    return bad
-
-
-def _rename(resource: dict, path: str, new: str) -> dict:
-    *parents, last = path.split(".")
-    bad = copy.deepcopy(resource)
-    node = bad
-    for key in parents:
-        node = node[int(key)] if key.isdigit() else node[key]
-    node[new] = node.pop(last)
-    return bad
-
-
 @needs_crd
 @pytest.mark.parametrize("change, expected", [
-    (lambda r: _set(r, "spec.flinkVersion", "v3_0"), "spec.flinkVersion: 'v3_0' is not one of"),
-    (lambda r: _set(r, "spec.job.parallelism", "two"), "spec.job.parallelism: 'two' is not of type 'integer'"),
-    (lambda r: _set(r, "spec.job.upgradeMode", "lastState"), "spec.job.upgradeMode: 'lastState' is not one of"),
-    (lambda r: _rename(r, "spec.job.initialSavepointPath", "initialSavepointPth"), "spec.job.initialSavepointPth: unknown field"),
-    (lambda r: _rename(r, "spec.taskManager.replicas", "replica"), "spec.taskManager.replica: unknown field"),
-    (lambda r: _set(r, "spec.podTemplate.spec.containers.0.imagePullPolcy", "Always"),
+    (lambda r: changed(r, "spec.flinkVersion", "v3_0"), "spec.flinkVersion: 'v3_0' is not one of"),
+    (lambda r: changed(r, "spec.job.parallelism", "two"), "spec.job.parallelism: 'two' is not of type 'integer'"),
+    (lambda r: changed(r, "spec.job.upgradeMode", "lastState"), "spec.job.upgradeMode: 'lastState' is not one of"),
+    (lambda r: renamed(r, "spec.job.initialSavepointPath", "initialSavepointPth"), "spec.job.initialSavepointPth: unknown field"),
+    (lambda r: renamed(r, "spec.taskManager.replicas", "replica"), "spec.taskManager.replica: unknown field"),
+    (lambda r: changed(r, "spec.podTemplate.spec.containers.0.imagePullPolcy", "Always"),
      "spec.podTemplate.spec.containers[0].imagePullPolcy: unknown field"),
-    (lambda r: _set(r, "metadata.name", "Bad_Name"), "metadata.name: 'Bad_Name' is not a lowercase RFC 1123 subdomain"),
+    (lambda r: changed(r, "metadata.name", "Bad_Name"), "metadata.name: 'Bad_Name' is not a lowercase RFC 1123 subdomain"),
 ])  # fmt: skip
 def test_bad_flink_deployments_are_rejected(capsys, change, expected):
     [job] = k8s_manifest(capsys, str(BASE_CONFIG), "update", "--savepoint", SAVEPOINT)
@@ -195,10 +171,11 @@ def test_bad_flink_deployments_are_rejected(capsys, change, expected):
 
 
 @pytest.mark.parametrize("change, expected", [
-    (lambda r: _set(r, "spec.replicas", "two"), "spec.replicas: 'two' is not of type"),
-    (lambda r: _set(r, "spec.template.spec.containers.0.imagePullPolcy", "Always"), "imagePullPolcy"),
-    (lambda r: _set(r, "spec.template.metadata.labels", {"app": "other"}), "spec.selector"),
-    (lambda r: _set(r, "spec.template.spec.containers.0.ports.0.containerPort", "http"), "containerPort"),
+    (lambda r: changed(r, "spec.replicas", "two"), "spec.replicas: 'two' is not of type"),
+    (lambda r: changed(r, "spec.template.spec.containers.0.imagePullPolcy", "Always"), "imagePullPolcy"),
+    (lambda r: changed(r, "spec.template.metadata.labels", {"app": "other"}), "spec.selector"),
+    (lambda r: changed(r, "spec.template.spec.containers.0.ports.0.containerPort", "http"), "containerPort"),
+    (lambda r: changed(r, "metadata.name", "Bad_Name"), "metadata.name: 'Bad_Name' is not a lowercase RFC 1123"),
 ])  # fmt: skip
 def test_bad_core_resources_are_rejected(change, expected):
     deployment = load_all((K8S / "base" / "api.yaml").read_text())[0]
