@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,12 +144,15 @@ def read_ranker(path: str | Path) -> Ranker:
     return Ranker.from_bytes(RankerMeta.from_json(meta_file.read_text(), str(meta_file)), path.read_bytes())
 
 
-def load_ranker(path: str | Path, config: Any, model_name: str) -> Ranker:
-    """Load a model and check that ``config`` defines the features it was trained with."""
+def load_ranker(
+    path: str | Path, config: Any, model_name: str, read: Callable[[str | Path], Ranker] = read_ranker
+) -> Ranker:
+    """Load a model (with ``read``: from a local file by default) and check that ``config`` defines the
+    features it was trained with."""
     model = config.models.get(model_name)
     if getattr(model, "type", None) != "lambdamart":
         raise ModelError(f"model '{model_name}' is not a lambdamart model of the config")
-    ranker = read_ranker(path)
+    ranker = read(path)
     names = list(model.features)
     hashes = {name: config.feature(name).config_hash() for name in names}
     problem = feature_mismatch(model_name, ranker.meta, names, hashes)

@@ -1,6 +1,7 @@
 """Scorers behind ``/rank/{model}``: what each configured model needs and how it scores a feature matrix.
 
-* ``lambdamart``: the trained booster from ``feature_ops.ranker.load_ranker``, on its own feature columns.
+* ``lambdamart``: the trained booster from ``feature_ops.ranker.load_ranker``, on its own feature columns
+  (from S3 when ``models.<name>.path`` is an ``s3://`` URI).
 * ``noop``: every score 0, so the stable sort keeps the request order. Reads every configured feature, so
   ``explain=true`` shows what a trained model would see.
 * ``shuffle``: item ``i`` gets the sort key ``i + u`` with ``u`` uniform in ``[0, maxPositionChange)`` (seeded
@@ -20,6 +21,8 @@ import numpy as np
 from feature_ops.baselines import clicks_feature, ctr_feature
 from feature_ops.config import Config, FallbackModel, LambdaMARTModel, NoopModel, ShuffleModel
 from feature_ops.events import RankingEvent
+from serving import s3
+from serving.s3 import is_s3
 
 
 @dataclass
@@ -66,13 +69,22 @@ def load_scorer(config: Config, name: str) -> Scorer:
         return Scorer(name, [feature], [], kind=model.type)
     assert isinstance(model, LambdaMARTModel)
     try:
-        from feature_ops.ranker import load_ranker
+        from feature_ops.ranker import load_ranker, read_ranker
 
-        ranker = single_threaded(load_ranker(model.path, config, name))
+        read = read_s3_ranker if is_s3(model.path) else read_ranker
+        ranker = single_threaded(load_ranker(model.path, config, name, read))
     except Exception as e:  # a missing or broken model file must not stop the other models
         reason = str(e).split("\n")[0] or type(e).__name__
         return Scorer(name, list(model.features), [], kind="lambdamart", error=reason)
     return Scorer(name, list(model.features), list(ranker.columns), ranker=ranker, kind="lambdamart")
+
+
+def read_s3_ranker(uri: str) -> Any:
+    """A model from S3: ``uri`` and ``<uri>.meta.json`` (``rankstream train`` uploads both)."""
+    from feature_ops.ranker import Ranker, RankerMeta
+
+    meta = f"{uri}.meta.json"
+    return Ranker.from_bytes(RankerMeta.from_json(s3.read_bytes(meta).decode(), meta), s3.read_bytes(uri))
 
 
 def single_threaded(ranker: Any) -> Any:

@@ -86,6 +86,16 @@ def new_bucket(prefix: str = "rs") -> str:
     return f"s3://{name}"
 
 
+def s3_config(config: Config, workdir: str, events: str, **bootstrap) -> Config:
+    """``config`` with an ``s3://`` workdir and input, and the xgboost model next to the outputs."""
+    from serving.s3 import join
+
+    raw = config_dict(config)
+    raw["bootstrap"].update(workdir=workdir, source={"type": "file", "path": events}, **bootstrap)
+    raw["models"]["xgboost"]["path"] = join(workdir, "models", "xgboost.model")
+    return parse_config(raw, env={})
+
+
 def example_config(workdir: Path, events: Path, state: dict | None = None, models: dict | None = None,
                    **inference) -> Config:  # fmt: skip
     """The 17-feature RankLens example pointed at ``workdir``/``events``, plus noop and shuffle models."""

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from feature_ops.config import parse_config
 from feature_ops.featureset import FeatureSet
 from feature_ops.reader import InputError
 from jobs.cli import main
@@ -16,15 +15,7 @@ from jobs.embedded import bootstrap_embedded
 from jobs.manifest import MANIFEST
 from jobs.workdir import WorkdirError, completed_workdir, read_values
 from serving import s3
-from tests.conftest import config_dict, new_bucket
-
-
-def s3_config(config, workdir: str, events: str, **bootstrap):
-    """``config`` with an ``s3://`` workdir and input, the model next to the outputs."""
-    raw = config_dict(config)
-    raw["bootstrap"].update(workdir=workdir, source={"type": "file", "path": events}, **bootstrap)
-    raw["models"]["xgboost"]["path"] = s3.join(workdir, "models", "xgboost.model")
-    return parse_config(raw, env={})
+from tests.conftest import config_dict, new_bucket, s3_config
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from jobs.generate import generate
 from jobs.update.engine import RS, US, UpdateRouter, split_line
 from jobs.update.kafka import check_topic, connector_jars
 from jobs.update.resume import (
+    UpdateDirs,
     UpdateLock,
     remove_old_checkpoints,
     restore_point,
@@ -190,22 +191,22 @@ def touch(path: Path, mtime: float) -> str:
 
 def test_a_job_restarts_from_the_newest_checkpoint_or_stopped_savepoint_of_the_current_bootstrap(tmp_path):
     bootstrap = {"run": "r2", "savepoint": "file:/boot"}
-    assert restore_point(tmp_path, bootstrap).origin == "bootstrap savepoint"
+    assert restore_point(UpdateDirs(tmp_path), bootstrap).origin == "bootstrap savepoint"
     touch(tmp_path / "checkpoints" / "r1" / "old-job" / "chk-9", 500)  # of an earlier bootstrap: ignored
-    assert restore_point(tmp_path, bootstrap).path == "file:/boot"
+    assert restore_point(UpdateDirs(tmp_path), bootstrap).path == "file:/boot"
     checkpoint = touch(tmp_path / "checkpoints" / "r2" / "job-a" / "chk-4", 100)
     touch(tmp_path / "checkpoints" / "r2" / "job-a" / "chk-5", 200)
     (tmp_path / "checkpoints" / "r2" / "job-a" / "chk-6").mkdir()  # not completed: no _metadata
-    assert restore_point(tmp_path, bootstrap).path.endswith("job-a/chk-5") and checkpoint.endswith("chk-4")
+    assert restore_point(UpdateDirs(tmp_path), bootstrap).path.endswith("job-a/chk-5") and checkpoint.endswith("chk-4")
     savepoint = touch(tmp_path / "savepoint" / "savepoint-x", 300)
     write_update_manifest(tmp_path, {"bootstrap_run": "r2", "savepoint": savepoint})
-    assert restore_point(tmp_path, bootstrap).origin == "savepoint of the stopped update job"
+    assert restore_point(UpdateDirs(tmp_path), bootstrap).origin == "savepoint of the stopped update job"
     write_update_manifest(tmp_path, {"bootstrap_run": "r1", "savepoint": savepoint})
-    assert restore_point(tmp_path, bootstrap).origin == "checkpoint"
-    assert restore_point(tmp_path, bootstrap, "file:/mine").origin == "--savepoint"
+    assert restore_point(UpdateDirs(tmp_path), bootstrap).origin == "checkpoint"
+    assert restore_point(UpdateDirs(tmp_path), bootstrap, "file:/mine").origin == "--savepoint"
     touch(tmp_path / "checkpoints" / "r2" / "job-b" / "chk-1", 400)
     assert remove_old_checkpoints(tmp_path, "r2", "job-b") == ["checkpoints/r1", "checkpoints/r2/job-a"]
-    assert restore_point(tmp_path, bootstrap).path.endswith("job-b/chk-1")
+    assert restore_point(UpdateDirs(tmp_path), bootstrap).path.endswith("job-b/chk-1")
 
 
 def test_the_cli_config_file_round_trips(tmp_path):

@@ -30,10 +30,9 @@ from feature_ops.config import Config
 from feature_ops.engine import Engine
 from feature_ops.reader import Rejects, event_files
 from feature_ops.store import MemoryStore
-from jobs.embedded import BootstrapResult, Progress, input_path, manifest
-from jobs.flink.inputs import plan_inputs
-from jobs.staging import Staging
-from jobs.workdir import local_workdir
+from jobs.embedded import BootstrapResult, Progress, input_path, local_input, manifest, open_staging
+from jobs.flink.inputs import InputPlan, plan_inputs
+from serving.s3 import is_s3
 
 if TYPE_CHECKING:
     from jobs.flink.runtime import RunResult
@@ -57,11 +56,12 @@ def bootstrap_flink(
     started (and stopped) for this run instead: one Python interpreter per TaskManager JVM, real parallelism."""
     from jobs.flink.watch import PhaseReport
 
-    root = local_workdir(config.bootstrap.workdir)
-    files = event_files(input_path(config))
-    with Staging(root) as staging:
+    input_path(config)
+    with open_staging(config) as staging:
         start = time.perf_counter()
-        run = _run_job(config, staging.path, files, restore_from, batch_size, PhaseReport(progress, status),
+        path, names = local_input(config, staging.path)
+        plan = plan_inputs(event_files(path), staging.path / "_input", names)
+        run = _run_job(config, staging.path, plan, restore_from, batch_size, PhaseReport(progress, status),
                        local_cluster)  # fmt: skip
         result = _result(staging.path, run.savepoint_path, time.perf_counter() - start)
         result.job_seconds = run.seconds
@@ -71,18 +71,19 @@ def bootstrap_flink(
     return result
 
 
-def _run_job(config: Config, stage: Path, files: list[Path], restore_from: str | None, batch_size: int,
+def _run_job(config: Config, stage: Path, plan: InputPlan, restore_from: str | None, batch_size: int,
              report: PhaseReport, local_cluster: bool = False) -> RunResult:  # fmt: skip
-    """Plan the inputs, build the job graph and run it to its savepoint, all inside the staging directory."""
+    """Build the job graph and run it to its savepoint, all inside the staging directory."""
     from jobs.flink.cluster import LocalCluster
+    from jobs.flink.s3 import s3_settings
 
-    plan = plan_inputs(files, stage / "_input")
     if not local_cluster:
         report.status("starting Flink MiniCluster...")
         return _run_on(None, config, stage, plan, restore_from, batch_size, report)
     taskmanagers = config.bootstrap.parallelism
     report.status(f"starting a local Flink cluster of {taskmanagers} TaskManagers...")
-    with LocalCluster(taskmanagers, stage / "flink-cluster") as cluster:
+    s3 = s3_settings() if is_s3(config.bootstrap.workdir) else None
+    with LocalCluster(taskmanagers, stage / "flink-cluster", s3=s3) as cluster:
         return _run_on(cluster, config, stage, plan, restore_from, batch_size, report)
 
 
@@ -91,20 +92,27 @@ def _run_on(cluster, config: Config, stage: Path, plan, restore_from: str | None
     from jobs.flink.keyed_bootstrap import KeyedBootstrapFactory
     from jobs.flink.pipeline import engine_stream
     from jobs.flink.runtime import create_env, flink_configuration, run_to_savepoint
+    from jobs.flink.s3 import initialize, s3_settings
+    from jobs.s3workdir import savepoint_dir
 
+    workdir = config.bootstrap.workdir
     settings = flink_configuration(
         parallelism=config.bootstrap.parallelism,
         rest_port=None if cluster is None else cluster.rest_port,
         restore_from=restore_from,
         extra={"execution.checkpointing.storage": "filesystem",
-               "execution.checkpointing.dir": (stage / "checkpoints").absolute().as_uri()},
+               "execution.checkpointing.dir": (stage / "checkpoints").absolute().as_uri(),
+               **(s3_settings() if is_s3(workdir) else {})},
     )  # fmt: skip
+    if is_s3(workdir):
+        initialize(settings)
     env = create_env(settings) if cluster is None else cluster.environment(settings)
     namespaces = Engine(config, MemoryStore()).namespaces
     factory = KeyedBootstrapFactory(config, str(stage), plan)
     control = str(stage / "flink-control")
     engine_stream(env, plan.paths, control, factory, namespaces, host_uid=HOST_UID, batch_size=batch_size).map(lambda x: x).name("sink")
-    return run_to_savepoint(env, "rankstream-bootstrap", control, str(stage / "savepoint"), plan.total, report)
+    savepoints = savepoint_dir(workdir) if is_s3(workdir) else str(stage / "savepoint")
+    return run_to_savepoint(env, "rankstream-bootstrap", control, savepoints, plan.total, report)
 
 
 def _result(root: Path, savepoint: str, seconds: float) -> BootstrapResult:

@@ -36,8 +36,11 @@ WHEEL = Path(pyflink.__file__).parent
 class LocalCluster:
     """``with LocalCluster(2, root) as cluster:`` jobs built on ``cluster.environment(config)`` run on it."""
 
-    def __init__(self, taskmanagers: int, root: Path, taskmanager_memory: str = "1536m") -> None:
+    def __init__(self, taskmanagers: int, root: Path, taskmanager_memory: str = "1536m",
+                 s3: dict[str, str] | None = None) -> None:  # fmt: skip
+        """``s3``: Flink's ``s3.*`` options (``jobs.flink.s3``) when jobs write to S3; loads the S3 plugin."""
         self.taskmanagers, self.root = taskmanagers, Path(root)
+        self.s3 = s3
         self.taskmanager_memory = taskmanager_memory
         self.rest_port = free_port()
 
@@ -101,8 +104,13 @@ class LocalCluster:
                 link.symlink_to(jar)
         (self.root / "conf" / "config.yaml").write_text(yaml.safe_dump(self._config()))
         bin_dir = os.path.dirname(sys.executable)
-        return {**os.environ, "FLINK_CONF_DIR": str(self.root / "conf"), "FLINK_LIB_DIR": str(self.root / "lib"),
-                "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}  # fmt: skip
+        env = {**os.environ, "FLINK_CONF_DIR": str(self.root / "conf"), "FLINK_LIB_DIR": str(self.root / "lib"),
+               "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}  # fmt: skip
+        if self.s3 is not None:
+            from jobs.flink.s3 import plugins_dir
+
+            env["FLINK_PLUGINS_DIR"] = str(plugins_dir())
+        return env
 
     def _config(self) -> dict[str, str]:
         config = load_defaults()
@@ -112,6 +120,7 @@ class LocalCluster:
             "taskmanager.numberOfTaskSlots": "1", "taskmanager.memory.process.size": self.taskmanager_memory,
             "rest.port": str(self.rest_port), "rest.bind-port": str(self.rest_port),
             "python.executable": sys.executable, "python.client.executable": sys.executable,
+            **(self.s3 or {}),
         })  # fmt: skip
         return config
 

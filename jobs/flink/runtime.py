@@ -176,7 +176,8 @@ def _prepare_control_dir(control_dir: str) -> str:
 def _stop_with_savepoint(client, job_id: str, savepoint_dir: str, job_name: str) -> str:
     """``client.stop_with_savepoint`` is broken in 2.x (2-arg Java call); use the 3-arg method."""
     fmt = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
-    os.makedirs(savepoint_dir, exist_ok=True)
+    if "://" not in savepoint_dir:
+        os.makedirs(savepoint_dir, exist_ok=True)
     try:
         return str(client._j_job_client.stopWithSavepoint(False, file_uri(savepoint_dir), fmt).get())
     except Exception as e:

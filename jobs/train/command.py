@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from feature_ops.config import Config, LambdaMARTModel
-from feature_ops.ranker import Ranker, RankerMeta, save_ranker
+from feature_ops.ranker import Ranker, RankerMeta, meta_path, save_ranker
+from jobs.s3workdir import scratch_root
 from jobs.train import boosters, evaluate, report
 from jobs.train import tune as tuning
 from jobs.train.data import Dataset, Part, from_table
@@ -19,7 +20,9 @@ from jobs.train.errors import TrainError
 from jobs.train.select import Selection, fit_selected
 from jobs.train.split import split_groups
 from jobs.train.tune import Trial
-from jobs.workdir import local_workdir, read_dataset
+from jobs.workdir import completed_workdir, read_dataset
+from serving import s3
+from serving.s3 import is_s3
 
 Log = Callable[[str], None]
 
@@ -88,22 +91,41 @@ def train_model(config: Config, name: str, split: str | None = None, baselines: 
     ranker.meta.metrics = results
     stats = report.feature_stats(data.all.X, data.columns, boosters.importance(fitted, data.columns))
     clock.lap("evaluate")
-    save_ranker(model.path, ranker)
+    path = local_model_path(model.path)
+    save_ranker(path, ranker)
     clock.lap("save")
     log(f"iterations: {selection.describe(curve_metric)}")
     log(f"test metrics ({counts['test_evaluated']:,} rankings with a positive label), scored once:")
     log(evaluate.format_table(results, metrics))
     log(report.format_stats(stats, data.groups, data.all.rows))
-    result = TrainResult(name, Path(model.path), *report.report_paths(model.path, name), results, counts,
+    result = TrainResult(name, path, *report.report_paths(path, name), results, counts,
                          fitted.best_iteration, selection, clock.laps | {"booster": fitted.seconds}, trials)  # fmt: skip
     _write_report(result, ranker.meta, fitted, stats, curve_metric)
     result.timings["report"] = clock.lap("report")
     log(f"saved {result.path} (+ .meta.json), {result.report}, {result.plot}")
+    if is_s3(model.path):
+        log(f"uploaded to {publish_model(result, model.path)}")
     return result
 
 
+def local_model_path(path: str) -> Path:
+    """Where training writes the model: ``path``, or for an ``s3://`` one a local copy it uploads afterwards."""
+    if not is_s3(path):
+        return Path(path)
+    folder, _, name = path.rpartition("/")
+    return scratch_root(folder) / name
+
+
+def publish_model(result: TrainResult, uri: str) -> str:
+    """Upload the model, its report and plot next to ``uri``, its ``.meta.json`` last (the API reads the pair)."""
+    folder = uri.rpartition("/")[0]
+    for file in (result.path, result.report, result.plot, meta_path(result.path)):
+        s3.upload(file, uri if file == result.path else s3.join(folder, file.name))
+    return uri
+
+
 def load(config: Config, name: str, model: LambdaMARTModel) -> Dataset:
-    root = local_workdir(config.bootstrap.workdir, create=False)
+    root = completed_workdir(config.bootstrap.workdir, f"dataset/{name}.parquet")
     data = from_table(read_dataset(root, name), name)
     if data.features != model.features:
         raise TrainError(

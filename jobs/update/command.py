@@ -12,12 +12,16 @@ from jobs.cli import positive
 
 
 def cmd_update(args: argparse.Namespace) -> int:
+    from jobs.update.resume import UpdateDirs
     from jobs.update.run import run_update, stop_running
     from jobs.workdir import local_workdir
+    from serving.s3 import is_s3
 
     config = load_config(args.config)
     if args.stop:
-        manifest = stop_running(local_workdir(config.bootstrap.workdir, create=False))
+        workdir = config.bootstrap.workdir
+        root = local_workdir(workdir, create=False)
+        manifest = stop_running(root, UpdateDirs(root, workdir if is_s3(workdir) else None))
         print(f"update: stopped; savepoint {manifest.get('savepoint')}")
         return 0
     stop = threading.Event()

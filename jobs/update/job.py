@@ -24,7 +24,9 @@ from feature_ops.store import MemoryStore
 from jobs.flink.bootstrap import HOST_UID
 from jobs.flink.pipeline import engine_graph
 from jobs.flink.runtime import create_env, flink_configuration
+from jobs.flink.s3 import initialize, s3_settings
 from jobs.update.engine import UpdateFactory
+from jobs.update.resume import UpdateDirs
 
 BUFFER_TIMEOUT = "5ms"
 """How long a record may wait in a network buffer between operators (Flink's default, 100 ms, per hop)."""
@@ -59,12 +61,12 @@ def source_lines(env: StreamExecutionEnvironment, config: Config, update_dir: Pa
     return feedback_lines(env, config.inference.state, config.update.pollInterval, update_dir)
 
 
-def settings(config: Config, root: Path, restore_from: str | None, parallelism: int, checkpoints: Path):
+def settings(config: Config, dirs: UpdateDirs, restore_from: str | None, parallelism: int, checkpoints: str):
     extra = {
         "execution.checkpointing.interval": f"{config.update.checkpointInterval}ms",
         "execution.checkpointing.storage": "filesystem",
-        "execution.checkpointing.dir": checkpoints.absolute().as_uri(),
-        "execution.checkpointing.savepoint-dir": (root / "savepoint").absolute().as_uri(),
+        "execution.checkpointing.dir": checkpoints,
+        "execution.checkpointing.savepoint-dir": dirs.uri("savepoint"),
         "execution.checkpointing.num-retained": "2",
         "execution.buffer-timeout.interval": BUFFER_TIMEOUT,
     }
@@ -72,16 +74,21 @@ def settings(config: Config, root: Path, restore_from: str | None, parallelism: 
         from jobs.update.kafka import connector_jars
 
         extra["pipeline.jars"] = ";".join(connector_jars())
+    if dirs.remote is not None:
+        extra.update(s3_settings())
     return flink_configuration(parallelism=parallelism, restore_from=restore_from, extra=extra)
 
 
-def build_update_job(config: Config, root: Path, restore_from: str | None, parallelism: int,
-                     checkpoints: Path, expect_state: bool = True) -> StreamExecutionEnvironment:  # fmt: skip
+def build_update_job(config: Config, dirs: UpdateDirs, restore_from: str | None, parallelism: int,
+                     checkpoints: str, expect_state: bool = True) -> StreamExecutionEnvironment:  # fmt: skip
     """The environment holding the update job, ready for ``execute_async``; with ``expect_state`` the job
-    fails at its first batch if ``restore_from`` gave the engine no state."""
-    update_dir = root / "update"
+    fails at its first batch if ``restore_from`` gave the engine no state. Checkpoints go to URI ``checkpoints``."""
+    update_dir = dirs.local / "update"
     update_dir.mkdir(exist_ok=True)
-    env = create_env(settings(config, root, restore_from, parallelism, checkpoints))
+    job_settings = settings(config, dirs, restore_from, parallelism, checkpoints)
+    if dirs.remote is not None:
+        initialize(job_settings)
+    env = create_env(job_settings)
     namespaces = Engine(config, MemoryStore()).namespaces
     lines = source_lines(env, config, update_dir)
     factory = UpdateFactory(config, str(update_dir), restore_from if expect_state else None)

@@ -20,16 +20,9 @@ from feature_ops.config import Config
 from jobs.errors import WorkdirError
 from jobs.update.engine import BAD_MESSAGES
 from jobs.update.job import check_update_config
-from jobs.update.resume import (
-    RestorePoint,
-    UpdateLock,
-    checkpoint_root,
-    read_update_manifest,
-    remove_old_checkpoints,
-    restore_point,
-    write_update_manifest,
-)
-from jobs.workdir import completed_workdir
+from jobs.update.resume import CHECKPOINTS, RestorePoint, UpdateDirs, UpdateLock, restore_point
+from jobs.workdir import completed_workdir, local_workdir
+from serving.s3 import is_s3
 
 JOB_NAME = "rankstream-update"
 REPORT_SECONDS = 1.0
@@ -70,19 +63,21 @@ def run_update(
 ) -> UpdateResult:
     """Restore, run until ``stop`` is set, stop with a savepoint; raises ``FlinkJobError`` if the job fails."""
     check_update_config(config)
-    root = completed_workdir(config.bootstrap.workdir)
+    workdir = config.bootstrap.workdir
+    root = completed_workdir(workdir)
+    dirs = UpdateDirs(root, workdir if is_s3(workdir) else None)
     bootstrap = _bootstrap_manifest(root)
     stop = stop or threading.Event()
-    with UpdateLock(root):
-        restored = restore_point(root, bootstrap, savepoint)
+    with UpdateLock(local_workdir(workdir)):
+        restored = restore_point(dirs, bootstrap, savepoint)
         say(f"restoring from {restored.origin}: {restored.path}")
-        watch = _submit(config, root, bootstrap, restored, parallelism)
+        watch = _submit(config, dirs, bootstrap, restored, parallelism)
         say(f"job {watch.job_id} submitted")
-        _run_until_stopped(watch, stop, progress, say, root, bootstrap["run"])
+        _run_until_stopped(watch, stop, progress, say, dirs, bootstrap["run"])
         say("stopping with a savepoint...")
         events = watch.report().events
-        path = watch.stop_with_savepoint(root / "savepoint")
-        write_update_manifest(root, {
+        path = watch.stop_with_savepoint(dirs.uri("savepoint"))
+        dirs.write_manifest({
             "bootstrap_run": bootstrap["run"], "savepoint": path, "job_id": watch.job_id,
             "stopped_at": datetime.now(UTC).isoformat(timespec="seconds"), "restored_from": restored.path,
         })  # fmt: skip
@@ -94,26 +89,27 @@ def _bootstrap_manifest(root: Path) -> dict:
 
     manifest = read_manifest(root)
     if not manifest.get("savepoint"):
-        raise WorkdirError(f"workdir {root}: the last bootstrap left no savepoint (engine {manifest.get('engine')}); "
+        where = manifest.get("workdir", root)
+        raise WorkdirError(f"workdir {where}: the last bootstrap left no savepoint (engine {manifest.get('engine')}); "
                            "run `rankstream bootstrap --engine flink` first")  # fmt: skip
     return manifest
 
 
-def _submit(config: Config, root: Path, bootstrap: dict, restored: RestorePoint, parallelism: int | None):
+def _submit(config: Config, dirs: UpdateDirs, bootstrap: dict, restored: RestorePoint, parallelism: int | None):
     from jobs.flink.rest import FlinkRest
     from jobs.flink.runtime import rest_port_of
     from jobs.update.job import build_update_job
     from jobs.update.watch import UpdateWatch
 
-    bad_log = root / "update" / BAD_MESSAGES
-    env = build_update_job(config, root, restored.path, parallelism or config.inference.parallelism,
-                           checkpoint_root(root, bootstrap["run"]), bootstrap.get("events", 0) > 0)  # fmt: skip
+    bad_log = dirs.local / "update" / BAD_MESSAGES
+    env = build_update_job(config, dirs, restored.path, parallelism or config.inference.parallelism,
+                           dirs.uri(CHECKPOINTS, bootstrap["run"]), bootstrap.get("events", 0) > 0)  # fmt: skip
     bad_log.unlink(missing_ok=True)
     client = env.execute_async(JOB_NAME)
     return UpdateWatch(client, FlinkRest(rest_port_of(env)), JOB_NAME, config.inference.source.type, bad_log)
 
 
-def _run_until_stopped(watch, stop: threading.Event, progress, say, root: Path, run: str) -> None:
+def _run_until_stopped(watch, stop: threading.Event, progress, say, dirs: UpdateDirs, run: str) -> None:
     cleaned = False
     while not stop.wait(REPORT_SECONDS):
         watch.raise_if_ended()
@@ -124,13 +120,13 @@ def _run_until_stopped(watch, stop: threading.Event, progress, say, root: Path, 
             progress(report)
         if not cleaned and report.checkpoint is not None:
             cleaned = True
-            for removed in remove_old_checkpoints(root, run, watch.job_id):
+            for removed in dirs.remove_checkpoints(run, watch.job_id):
                 say(f"removed {removed} (superseded)")
 
 
-def stop_running(root: Path, timeout: float = 300.0) -> dict:
-    """``rankstream update --stop``: SIGTERM the job holding the workdir's lock, wait for it, return the
-    update manifest it wrote."""
+def stop_running(root: Path, dirs: UpdateDirs, timeout: float = 300.0) -> dict:
+    """``rankstream update --stop``: SIGTERM the job holding the lock in ``root`` (``local_workdir``), wait for
+    it, return the update manifest it wrote."""
     import signal
 
     from jobs.update.resume import running_pid
@@ -144,4 +140,4 @@ def stop_running(root: Path, timeout: float = 300.0) -> dict:
         if time.monotonic() > deadline:
             raise WorkdirError(f"workdir {root}: update job (pid {pid}) did not stop within {timeout:.0f} s")
         time.sleep(0.2)
-    return read_update_manifest(root)
+    return dirs.read_manifest()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pyflink.java_gateway import get_gateway
 
@@ -77,12 +78,13 @@ class UpdateWatch:
         self.bad += len(lines)
         return lines
 
-    def stop_with_savepoint(self, directory: Path) -> str:
-        """Stop the job with a CANONICAL savepoint under ``directory``; its ``file:`` URI."""
+    def stop_with_savepoint(self, directory: str) -> str:
+        """Stop the job with a CANONICAL savepoint under the URI ``directory``; the savepoint's URI."""
         fmt = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
-        os.makedirs(directory, exist_ok=True)
+        if directory.startswith("file:"):
+            os.makedirs(urlparse(directory).path, exist_ok=True)
         try:
-            return str(self.client._j_job_client.stopWithSavepoint(False, directory.absolute().as_uri(), fmt).get())
+            return str(self.client._j_job_client.stopWithSavepoint(False, directory, fmt).get())
         except Exception as e:
             raise FlinkJobError(f"stop-with-savepoint of job {self.job_name!r} ({self.job_id}) failed", self.job_id,
                                 str(e)) from e  # fmt: skip
