@@ -15,8 +15,10 @@ from jobs.k8s.manifests import (
     batch_job,
     bootstrap_deployment,
     config_map,
+    for_config,
     update_deployment,
 )
+from serving.s3 import is_s3
 
 WHAT = ("bootstrap", "train", "upload", "update", "api", "all")
 
@@ -24,6 +26,7 @@ WHAT = ("bootstrap", "train", "upload", "update", "api", "all")
 def render(config_path: str, what: str, target: Target) -> list[dict]:
     """The resources ``what`` stands for; ``all``: the ConfigMap, both jobs and the API."""
     config = load_config(config_path)
+    target = for_config(target, config.bootstrap.workdir)
     resources = {
         "bootstrap": lambda: [bootstrap_deployment(target, target.parallelism or config.bootstrap.parallelism)],
         "update": lambda: [update_deployment(target, target.parallelism or config.inference.parallelism,
@@ -42,11 +45,15 @@ def update_savepoint(config: Config, target: Target) -> str:
     """``--savepoint``, else the savepoint the bootstrap's ``manifest.json`` names."""
     if target.savepoint:
         return target.savepoint
+    from jobs import s3workdir
     from jobs.manifest import read_manifest
     from jobs.workdir import local_workdir
 
-    root = local_workdir(config.bootstrap.workdir, create=False)
-    savepoint = read_manifest(root).get("savepoint")
+    root = config.bootstrap.workdir
+    if is_s3(root):
+        savepoint = s3workdir.read_manifest(root).get("savepoint")
+    else:
+        savepoint = read_manifest(local_workdir(root, create=False)).get("savepoint")
     if not savepoint:
         raise ConfigError(f"workdir {root}: manifest.json names no savepoint (an embedded bootstrap?); the update "
                           "job starts from the Flink bootstrap's savepoint: pass --savepoint")  # fmt: skip
@@ -60,7 +67,7 @@ def to_yaml(resources: list[dict]) -> str:
 def cmd_k8s_manifest(args: argparse.Namespace) -> int:
     target = Target(image=args.image, namespace=args.namespace, parallelism=args.parallelism,
                     savepoint=args.savepoint, checkpoint_dir=args.checkpoint_dir,
-                    savepoint_dir=args.savepoint_dir)  # fmt: skip
+                    savepoint_dir=args.savepoint_dir, s3_endpoint=args.s3_endpoint)  # fmt: skip
     print(to_yaml(render(args.config, args.what, target)), end="")
     return 0
 
@@ -79,7 +86,12 @@ def add_k8s_parser(sub, config_args) -> None:
     p.add_argument("--savepoint", help="the update job's initialSavepointPath (default: the savepoint in the "
                                        "bootstrap's manifest.json)")  # fmt: skip
     p.add_argument("--checkpoint-dir", default=defaults.checkpoint_dir,
-                   help=f"the cluster's execution.checkpointing.dir URI (default: {defaults.checkpoint_dir})")
+                   help=f"the cluster's execution.checkpointing.dir URI (default: {defaults.checkpoint_dir}; "
+                        "with an s3:// workdir <workdir>/checkpoints)")
     p.add_argument("--savepoint-dir", default=defaults.savepoint_dir,
-                   help=f"where the operator's savepoints go (default: {defaults.savepoint_dir})")
+                   help=f"where the operator's savepoints go (default: {defaults.savepoint_dir}; with an s3:// "
+                        "workdir <workdir>/savepoint)")
+    p.add_argument("--s3-endpoint", metavar="URL",
+                   help="an S3-compatible endpoint (MinIO) for Flink's s3.endpoint (path-style) and the pods' "
+                        "AWS_ENDPOINT_URL (default: AWS)")  # fmt: skip
     p.set_defaults(func=cmd_k8s_manifest)

@@ -3,14 +3,19 @@
 and Service. ``k8s/base/`` holds the API's resources written by ``api_resources(Target())`` (a test keeps
 them equal), so the kustomize base and ``rankstream k8s-manifest`` cannot drift.
 
-Every pod mounts the config from the ConfigMap at ``CONFIG_PATH``, the shared workdir volume (a
-ReadWriteMany claim) at ``DATA_DIR`` with ``RANKSTREAM_WORKDIR`` pointing into it, and takes its secrets as
-environment variables from the Secret (``optional``: a config without secrets needs none).
+Every pod mounts the config from the ConfigMap at ``CONFIG_PATH``, the shared volume (a ReadWriteMany claim)
+at ``DATA_DIR``, and takes its secrets as environment variables from the Secret (``optional``: a config
+without secrets needs none). ``RANKSTREAM_WORKDIR`` points into the volume, or at an ``s3://`` workdir
+(``Target.workdir``): then outputs, models, savepoints and checkpoints live in S3, the volume holds
+the scratch directory the bootstrap stages in (``RANKSTREAM_SCRATCH``: shared by JobManager and
+TaskManagers), the AWS credentials come from the Secret (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``:
+boto3 and Flink's S3 plugin both read them), and ``--s3-endpoint`` (MinIO) sets Flink's ``s3.endpoint`` with
+path-style access and ``AWS_ENDPOINT_URL`` for boto3.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 FLINK_VERSION = "v2_2"
 PYTHON_JAR = "local:///opt/flink/opt/flink-python-2.2.1.jar"
@@ -21,6 +26,7 @@ CONFIG_DIR = "/etc/rankstream"
 CONFIG_PATH = f"{CONFIG_DIR}/config.yml"
 DATA_DIR = "/data"
 WORKDIR = f"{DATA_DIR}/workdir"
+SCRATCH = f"{DATA_DIR}/scratch"
 APP = "rankstream"
 
 
@@ -43,6 +49,24 @@ class Target:
     workdir_claim: str = "rankstream-workdir"
     service_account: str = "rankstream-flink"
     api_replicas: int = 2
+    workdir: str | None = None
+    """The config's ``s3://`` workdir (``for_config``); None: the volume's ``WORKDIR``."""
+    s3_endpoint: str | None = None
+    """An S3-compatible endpoint (MinIO) for Flink and boto3; None: AWS."""
+
+
+def for_config(target: Target, workdir: str) -> Target:
+    """``target`` for a config whose workdir is ``workdir``: an ``s3://`` one keeps its place, and the Flink
+    state directories left at their defaults move into it (``<workdir>/checkpoints``, ``<workdir>/savepoint``)."""
+    if not workdir.startswith("s3://"):
+        return target
+    defaults, root = Target(), workdir.rstrip("/")
+    return replace(
+        target,
+        workdir=root,
+        checkpoint_dir=f"{root}/checkpoints" if target.checkpoint_dir == defaults.checkpoint_dir else target.checkpoint_dir,
+        savepoint_dir=f"{root}/savepoint" if target.savepoint_dir == defaults.savepoint_dir else target.savepoint_dir,
+    )
 
 
 def labels(component: str) -> dict:
@@ -70,9 +94,14 @@ def volumes(target: Target) -> list[dict]:
 
 
 def container_env(target: Target) -> dict:
-    """The container fields every rankstream pod shares: config, workdir, secrets."""
+    """The container fields every rankstream pod shares: config, workdir (or S3 scratch and endpoint), secrets."""
+    env = [{"name": "RANKSTREAM_WORKDIR", "value": WORKDIR}]
+    if target.workdir is not None:
+        env = [{"name": "RANKSTREAM_WORKDIR", "value": target.workdir}, {"name": "RANKSTREAM_SCRATCH", "value": SCRATCH}]
+    if target.s3_endpoint is not None:
+        env.append({"name": "AWS_ENDPOINT_URL", "value": target.s3_endpoint})
     return {
-        "env": [{"name": "RANKSTREAM_WORKDIR", "value": WORKDIR}],
+        "env": env,
         "envFrom": [{"secretRef": {"name": target.secret, "optional": True}}],
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
                          {"name": "workdir", "mountPath": DATA_DIR}],  # fmt: skip
@@ -112,7 +141,8 @@ def flink_deployment(name: str, target: Target, args: list[str], parallelism: in
 
 
 def flink_configuration(target: Target) -> dict[str, str]:
-    """One Python interpreter per TaskManager JVM (thread mode, one slot), state dirs as URIs."""
+    """One Python interpreter per TaskManager JVM (thread mode, one slot), state dirs as URIs, the S3 endpoint."""
+    s3 = {} if target.s3_endpoint is None else {"s3.endpoint": target.s3_endpoint, "s3.path.style.access": "true"}
     return {
         "taskmanager.numberOfTaskSlots": "1",
         "python.execution-mode": "thread",
@@ -125,6 +155,7 @@ def flink_configuration(target: Target) -> dict[str, str]:
         "state.checkpoints.dir": target.checkpoint_dir,
         "state.savepoints.dir": target.savepoint_dir,
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        **s3,
     }
 
 
