@@ -63,10 +63,11 @@ def redis_store(redis_db):
 
 
 @pytest.fixture(scope="session")
-def s3_server():
+def s3_server(tmp_path_factory):
     """moto_server on 127.0.0.1 for the session, with the AWS environment pointing at it (test credentials,
-    path-style endpoint) from the first test that asks for it."""
+    path-style endpoint) and S3 workdirs' scratch in a temp dir, from the first test that asks for it."""
     with MotoServer() as server, pytest.MonkeyPatch.context() as env:
+        env.setenv("RANKSTREAM_SCRATCH", str(tmp_path_factory.mktemp("s3-scratch")))
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
             env.delenv(name, raising=False)
         env.setenv("AWS_ENDPOINT_URL", server.url)
