@@ -210,3 +210,11 @@ def test_every_pod_runs_as_the_images_user_with_the_volume_writable(capsys):
     for pod in pods:
         assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 9999, "runAsGroup": 9999, "fsGroup": 9999}
     assert "USER 9999" in (REPO / "Dockerfile").read_text().splitlines()
+
+
+@pytest.mark.parametrize("name", ["Bad_NS", "a" * 64, "-ltr", "ltr.prod"])
+def test_namespace_must_be_one_the_apiserver_accepts(capsys, name):
+    # the real apiserver (make test-k8s) rejected these only at apply time, after the YAML was printed
+    with pytest.raises(SystemExit):
+        main(["k8s-manifest", str(BASE_CONFIG), "api", f"--namespace={name}"])
+    assert f"argument --namespace: {name!r} is not a namespace name: at most 63 lowercase" in capsys.readouterr().err

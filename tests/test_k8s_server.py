@@ -28,7 +28,8 @@ pytestmark = [
 ]
 EVERY_FLAG = ["--image", "registry.example.com/rankstream:1.2.3", "--namespace", "ltr", "--parallelism", "3",
               "--savepoint", "s3://rankstream/savepoints/savepoint-1a2b3c-0123456789ab",
-              "--checkpoint-dir", "s3://rankstream/checkpoints", "--savepoint-dir", "s3://rankstream/savepoints"]  # fmt: skip
+              "--checkpoint-dir", "s3://rankstream/checkpoints", "--savepoint-dir", "s3://rankstream/savepoints",
+              "--s3-endpoint", "http://minio.rankstream:9000"]  # fmt: skip
 KUSTOMIZATIONS = [
     p.parent for p in sorted(K8S.rglob("kustomization.yaml")) if "kind: Component" not in p.read_text()
 ]
@@ -80,6 +81,18 @@ def test_k8s_manifest_output_passes(server, capsys, monkeypatch, tmp_path, what,
     (tmp_path / "manifest.json").write_text(json.dumps({"outputs": {}, "savepoint": SAVEPOINT}))
     assert main(["k8s-manifest", str(BASE_CONFIG), what, *flags]) == 0
     text = capsys.readouterr().out
+    assert_accepted(dry_run(server, text=text), len(load_all(text)))
+
+
+@pytest.mark.parametrize("what", WHAT)
+def test_k8s_manifest_for_an_s3_workdir_passes(server, capsys, tmp_path, what):
+    raw = yaml.safe_load(BASE_CONFIG.read_text())
+    raw["bootstrap"]["workdir"] = "s3://rankstream/workdir"
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(raw))
+    flags = ["--savepoint", "s3://rankstream/workdir/savepoint/savepoint-1a2b3c-0123456789ab"]
+    assert main(["k8s-manifest", str(tmp_path / "config.yml"), what, *flags]) == 0
+    text = capsys.readouterr().out
+    assert "s3://rankstream/workdir" in text
     assert_accepted(dry_run(server, text=text), len(load_all(text)))
 
 

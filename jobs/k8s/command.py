@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import yaml
@@ -21,6 +22,15 @@ from jobs.k8s.manifests import (
 from serving.s3 import is_s3
 
 WHAT = ("bootstrap", "train", "upload", "update", "api", "all")
+LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def namespace(text: str) -> str:
+    """A namespace name as the apiserver accepts it (an RFC 1123 label), checked before anything is printed."""
+    if not LABEL.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a namespace name: at most 63 lowercase letters, digits "
+                                         "and '-', starting and ending with a letter or digit")  # fmt: skip
+    return text
 
 
 def render(config_path: str, what: str, target: Target) -> list[dict]:
@@ -80,7 +90,8 @@ def add_k8s_parser(sub, config_args) -> None:
                                              "holding CONFIG, both Flink jobs and the API")
     defaults = Target()
     p.add_argument("--image", default=defaults.image, help=f"the rankstream image (default: {defaults.image})")
-    p.add_argument("--namespace", default=defaults.namespace, help=f"(default: {defaults.namespace})")
+    p.add_argument("--namespace", type=namespace, default=defaults.namespace,
+                   help=f"(default: {defaults.namespace})")
     p.add_argument("--parallelism", type=positive,
                    help="one-slot TaskManagers per job (default: bootstrap.parallelism, inference.parallelism)")
     p.add_argument("--savepoint", help="the update job's initialSavepointPath (default: the savepoint in the "
