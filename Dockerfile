@@ -1,7 +1,8 @@
 # One image for every rankstream pod: the jobs' JobManager and TaskManagers (Flink's entrypoint), the API and
 # the batch commands (bootstrap, train, upload, update, validate, sort: docker/entrypoint.sh runs rankstream).
-# Build after `make jars` (the Kafka connector jars in .jars/flink/):
+# Build after `make jars` (the Kafka connector jars in .jars/flink/, the S3 plugin in .jars/plugins/):
 #   buildah bud --build-arg FLINK_IMAGE=flink:2.2.1-java17 -t rankstream:0.1.0 .
+# `make image` builds it on a local stand-in for the base instead (docker/build-image.sh, docker/flink-base/).
 # The base must offer Python 3.11 from apt (python3.11, python3.11-venv, libpython3.11).
 ARG FLINK_IMAGE=flink:2.2.1-java17
 FROM ${FLINK_IMAGE}
@@ -22,6 +23,8 @@ COPY jobs jobs
 COPY serving serving
 COPY flink-conf flink-conf
 COPY .jars/flink .jars/flink
+# Flink's S3 file system (s3:// savepoints and checkpoints) as a plugin, fetched by `make jars`.
+COPY .jars/plugins/s3-fs-presto /opt/flink/plugins/s3-fs-presto
 # The project stays at /opt/rankstream (editable): its jobs read flink-conf/ and .jars/flink/ next to it.
 # flink-python goes into lib/ too: a TaskManager's second thread-mode job needs it there.
 RUN pip install --no-cache-dir -e . \

