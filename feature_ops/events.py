@@ -62,6 +62,23 @@ class RankingEvent:
     fields: dict[str, FieldValue] = field(default_factory=dict)
     kind = "ranking"
 
+    def __reduce__(self):
+        """Pickled as plain values, items as bare ids when none has more: about a third of the bytes and
+        time of the generic form (rankings cross the Flink graph's operators and live in its session state)."""
+        items = self.items
+        if all(it.relevancy is None and not it.fields and it.label is None for it in items):
+            packed: tuple = tuple([it.id for it in items])
+        else:
+            packed = tuple([(it.id, it.relevancy, it.fields, it.label) for it in items])
+        return _unpickle_ranking, (self.id, self.timestamp, packed, self.user, self.session, self.fields)
+
+
+def _unpickle_ranking(id_: str, timestamp: int, items: tuple, user: str | None, session: str | None, fields: dict
+             ) -> RankingEvent:  # fmt: skip
+    """``RankingEvent.__reduce__``'s inverse."""
+    ranked = [RankItem(it) if isinstance(it, str) else RankItem(*it) for it in items]
+    return RankingEvent(id_, timestamp, ranked, user, session, fields)
+
 
 @dataclass(slots=True)
 class InteractionEvent:

@@ -9,7 +9,8 @@ The embedded ``Engine`` applies every event to all feature state in one total or
 * a **state part** per bucket applies its writes and answers its reads in the order the router produced
   them (``apply_ops``): a read sees exactly the records the embedded engine would read at that event;
 * the **gather** computes a ranking's values with ``FeatureSet.values`` over the records of all its parts
-  (``ranking_values``), the same code as embedded;
+  (``ranking_values``), the same code as embedded. It keeps a copy of what it read: a bucket sends a record
+  once, then only the writes to it (``Snapshots``), and values go on as float64 bytes (``pack_values``);
 * the **reassembly** hands the router's clickthroughs on in the router's order as their values arrive.
 
 Keys that only a first read can name (``rate`` over ``item.<field>`` reads an item's field value, then the
@@ -20,9 +21,11 @@ every ranking needs one read round.
 from __future__ import annotations
 
 import zlib
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from itertools import chain
 from typing import Any
 
 from feature_ops.clickthrough import Clickthrough, Pending
@@ -41,7 +44,7 @@ WriteOp = tuple[str, str, Any, int]
 ReadOp = tuple[int, list[tuple[str, tuple[str, ...]]]]
 """(ranking ref, [(scope id, states read for it)]): one ranking's reads in one bucket."""
 Answer = tuple[int, list[tuple]]
-"""(ranking ref, [(scope id, states, their records (None: absent), stamp)]): what a read found."""
+"""(ranking ref, [entry]): what a read found that its gather key does not hold yet (``Snapshots.answer``)."""
 
 
 def bucket_of(scope_id: str) -> int:
@@ -176,67 +179,74 @@ def _unreadable(namespace: str) -> Callable[[str], Any]:
 
 
 class Snapshots:
-    """One bucket's answers to reads: ``(scope id, states, records, stamp)`` entries, reused until a write to
-    the scope id. An entry already sent to a gather key goes there again without its records (``None``): the
-    gather keeps what each key received (records cross the JVM boundary once per change, not per read)."""
+    """One bucket's answers to reads, per gather key: nothing for an entry (scope id, states) the key holds as
+    it is, the writes since the version it holds when the bucket still logs them, else the records. The
+    writes to a scope id are numbered 1, 2, ...; its version is the number of its latest write (0: none since
+    this object started), and ``sent`` remembers the version each gather key holds. A gather key applies what
+    it receives in its batches' order (``Gather``), so its copy is the bucket's at every read: records cross
+    the JVM boundary once, then only the writes to them."""
 
-    def __init__(self, limit: int = 200_000) -> None:
-        self.by_sid: dict[str, dict[tuple, tuple]] = {}
+    def __init__(self, limit: int = 200_000, log: int = 8) -> None:
+        self.limit, self.log = limit, log
+        self.logs: dict[str, deque[tuple]] = {}
+        """Scope id -> its latest ``log`` writes ``(number, state, value, ts)``, oldest first."""
         self.sent: dict[int, dict[tuple, int]] = {}
-        self.stamp, self.limit = 0, limit
 
-    def answer(self, entry: tuple, to: int) -> tuple:
-        """``entry`` as sent to gather key ``to``: without its records (None) if that key has them already,
-        and with ``...`` for each record unchanged since the entry that key has (records are immutable: a
-        write replaces the object)."""
+    def written(self, sid: str, state: str, value: Any, ts: int) -> None:
+        log = self.logs.get(sid)
+        if log is None:
+            if len(self.logs) > self.limit:
+                self.logs, self.sent = {}, {}
+            log = self.logs[sid] = deque(maxlen=self.log)
+            log.append((1, state, value, ts))
+        else:
+            log.append((log[-1][0] + 1, state, value, ts))
+
+    def answer(self, store: Store, namespaces: dict[str, str], sid: str, states: tuple[str, ...], to: int
+               ) -> tuple | None:  # fmt: skip
+        """What gather key ``to`` needs to read ``states`` of ``sid`` now: None (it holds them as they are),
+        ``(sid, states, None, [(state index, value, ts)])`` (the writes to apply) or ``(sid, states, records)``."""
         sent = self.sent.get(to)
         if sent is None or len(sent) > self.limit:
             sent = self.sent[to] = {}
-        key = (entry[0], entry[1])
+        key = (sid, states)
+        log = self.logs.get(sid)
+        version = 0 if log is None else log[-1][0]
         known = sent.get(key)
-        sent[key] = (entry[3], entry[2])
-        if known is None:
-            return entry
-        if known[0] == entry[3]:
-            return (entry[0], entry[1], None, entry[3])
-        changed = tuple([... if new is old else new for new, old in zip(entry[2], known[1], strict=True)])
-        return (entry[0], entry[1], changed, entry[3])
-
-    def written(self, sid: str) -> None:
-        self.by_sid.pop(sid, None)
-
-    def entry(self, store: Store, namespaces: dict[str, str], sid: str, states: tuple[str, ...]) -> tuple:
-        known = self.by_sid.get(sid)
-        if known is None:
-            if len(self.by_sid) > self.limit:
-                self.by_sid.clear()
-            known = self.by_sid[sid] = {}
-        entry = known.get(states)
-        if entry is None:
-            self.stamp += 1
-            records = tuple([store.get(namespaces[state], sid) for state in states])
-            entry = known[states] = (sid, states, records, self.stamp)
-        return entry
+        if known == version:
+            return None
+        sent[key] = version
+        if known is not None and log[0][0] <= known + 1:  # type: ignore[index]
+            delta = [(states.index(state), value, ts) for n, state, value, ts in log  # type: ignore[union-attr]
+                     if n > known and state in states]  # fmt: skip
+            return (sid, states, None, delta) if delta else None
+        return sid, states, tuple([store.get(namespaces[state], sid) for state in states])
 
 
 def apply_ops(features: FeatureSet, store: Store, ops: Iterable, snapshots: Snapshots | None = None,
-              to: int = 0) -> list[Answer]:  # fmt: skip
+              to: int = 0) -> list[Answer] | None:  # fmt: skip
     """Apply a bucket's writes and answer its reads, in order (a ``WriteOp`` has 4 fields, a ``ReadOp`` 2),
-    for gather key ``to``; ``snapshots``: the bucket's (a fresh one answers every read in full)."""
+    for gather key ``to``: ``(ranking ref, entries)`` for the reads with an entry (``Snapshots.answer``),
+    None if ``ops`` had no read (the gather counts one answer per bucket that had); ``snapshots``: the
+    bucket's (a fresh one answers every read in full)."""
     snapshots = Snapshots() if snapshots is None else snapshots
     targets, namespaces, get, put = features.write_targets, features.namespaces, store.get, store.put
+    written, answer = snapshots.written, snapshots.answer
     answers: list[Answer] = []
+    reads = False
     for op in ops:
         if len(op) == 4:
             state, sid, value, ts = op
             ns, spec = targets[state]
             put(ns, sid, apply_write(spec, get(ns, sid), value, ts))
-            snapshots.written(sid)
+            written(sid, state, value, ts)
         else:
-            ref, reads = op
-            entry, answer = snapshots.entry, snapshots.answer
-            answers.append((ref, [answer(entry(store, namespaces, sid, states), to) for sid, states in reads]))
-    return answers
+            ref, keys = op
+            reads = True
+            entries = [e for sid, states in keys if (e := answer(store, namespaces, sid, states, to)) is not None]
+            if entries:
+                answers.append((ref, entries))
+    return answers if reads else None
 
 
 def latest_records(features: FeatureSet, store: Store, now: int) -> list[tuple[str, str, tuple]]:
@@ -273,69 +283,118 @@ def ranking_values(features: FeatureSet, request: RankingEvent, dependent: dict[
 
 class Gather:
     """Collects a batch's read requests (from the router) and answers (from every bucket that had reads),
-    then computes each ranking's values. Parts arrive in any order, but each bucket's in the order it sent
-    them: an entry sent without records (``Snapshots.answer``) resolves, on arrival, to the records its gather
-    key received with that stamp, and an entry seen before keeps the records object received first (feature
-    memos key on record identity). Holds the latest records of every entry it was sent, per gather key."""
+    then computes each ranking's values, packed (``pack_values``).
+
+    A gather key holds a copy of every entry it was answered (``Snapshots.answer``: records, or writes to
+    apply to the copy). It applies a batch's answers ranking by ranking while computing the batch, and
+    computes its batches in the order the router sent them (each request names the key's batch before it):
+    so every ranking reads what its buckets held when they answered it, although parts of later batches may
+    arrive first. An entry keeps its records object until a write changes it (feature memos key on record
+    identity)."""
 
     def __init__(self, features: FeatureSet) -> None:
         self.features = features
         self.pending: dict[int, list] = {}
-        self.seen: dict[int, dict[tuple, tuple]] = {}
+        """Batch -> [requests, parts expected, answers received, parts received, gather key, batch before]."""
+        self.held: dict[int, dict[tuple, tuple]] = {}
+        self.last: dict[int, int] = {}
+        """Gather key -> its batch computed last."""
+        self.after: dict[tuple[int, int], int] = {}
+        """(gather key, batch) -> the key's batch after it, once its requests are in."""
 
-    def requests(self, batch: int, requests: list[tuple], parts: int) -> list:
+    def requests(self, batch: int, requests: list[tuple], parts: int, key: int, before: int | None
+                 ) -> list[tuple[int, bytes]]:  # fmt: skip
         entry = self._entry(batch)
-        entry[0], entry[1] = requests, parts
-        return self._done(batch, entry)
+        entry[0], entry[1], entry[4], entry[5] = requests, parts, key, before
+        if before is not None:
+            self.after[key, before] = batch
+        return self._ready(batch)
 
-    def answers(self, batch: int, answers: list[Answer], key: int) -> list:
+    def answers(self, batch: int, answers: list[Answer]) -> list[tuple[int, bytes]]:
         entry = self._entry(batch)
-        seen = self.seen.setdefault(key, {})
-        entry[2].extend((ref, self._records(entries, seen)) for ref, entries in answers)
+        entry[2].extend(answers)
         entry[3] += 1
-        return self._done(batch, entry)
+        return self._ready(batch)
 
     def _entry(self, batch: int) -> list:
         entry = self.pending.get(batch)
         if entry is None:
-            entry = self.pending[batch] = [None, None, [], 0]
+            entry = self.pending[batch] = [None, None, [], 0, None, None]
         return entry
 
-    @staticmethod
-    def _records(entries: list[tuple], seen: dict[tuple, tuple]) -> dict[tuple, tuple]:
-        out = {}
-        for sid, states, records, stamp in entries:
-            key = (sid, states)
-            known = seen.get(key)
-            if known is not None and known[1] == stamp:
-                records = known[0]
-            elif records is None:
-                raise RuntimeError(f"gather: no records for {key} stamp {stamp}: parts of a bucket out of order")
-            else:
-                if known is not None and ... in records:
-                    records = tuple([old if new is ... else new for new, old in zip(records, known[0], strict=True)])
-                seen[key] = (records, stamp)
-            out[key] = records
+    def _ready(self, batch: int) -> list[tuple[int, bytes]]:
+        out: list[tuple[int, bytes]] = []
+        entry = self.pending.get(batch)
+        while entry is not None and entry[0] is not None and entry[3] >= entry[1]:
+            key, before = entry[4], entry[5]
+            if before is not None and self.last.get(key) != before:
+                break
+            del self.pending[batch]
+            out.extend(self._compute(entry[0], entry[2], self.held.setdefault(key, {})))
+            self.last[key] = batch
+            batch = self.after.pop((key, batch), None)  # type: ignore[assignment]
+            entry = None if batch is None else self.pending.get(batch)
         return out
 
-    def _done(self, batch: int, entry: list) -> list[tuple[int, dict[str, list]]]:
-        requests, parts, answers, received = entry
-        if requests is None or received < parts:
-            return []
-        del self.pending[batch]
-        by_ref: dict[int, dict[tuple, tuple]] = {}
-        for ref, records in answers:
-            by_ref.setdefault(ref, {}).update(records)
-        return [(ref, ranking_values(self.features, request, dependent, by_ref.get(ref, {})))
-                for ref, request, dependent in requests]  # fmt: skip
+    def _compute(self, requests: list[tuple], answers: list[Answer], held: dict[tuple, tuple]
+                 ) -> list[tuple[int, bytes]]:  # fmt: skip
+        by_ref: dict[int, list[tuple]] = {}
+        for ref, entries in answers:
+            known = by_ref.get(ref)
+            if known is None:
+                by_ref[ref] = entries
+            else:
+                known.extend(entries)
+        specs, out = self.features.specs, []
+        for ref, request, dependent in requests:
+            for entry in by_ref.get(ref, ()):
+                if len(entry) == 3:
+                    held[entry[0], entry[1]] = entry[2]
+                    continue
+                sid, states, _, writes = entry
+                records = held.get((sid, states))
+                if records is None:
+                    raise RuntimeError(f"gather: writes for ({sid!r}, {states}) before its records")
+                changed = list(records)
+                for i, value, ts in writes:
+                    changed[i] = apply_write(specs[states[i]], changed[i], value, ts)
+                held[sid, states] = tuple(changed)
+            out.append((ref, pack_values(ranking_values(self.features, request, dependent, held))))
+        return out
+
+
+def pack_values(values: dict[str, list]) -> bytes:
+    """A ranking's values as float64 bytes, feature by feature, column by column (``unpack_values``): the
+    values of a whole batch cross the JVM boundary as a few byte strings, not a million float objects."""
+    return array("d", chain.from_iterable(chain.from_iterable(values.values()))).tobytes()
+
+
+def value_layout(features: FeatureSet) -> list[tuple[str, int]]:
+    """(feature name, its number of columns), in ``FeatureSet.values`` order: how ``unpack_values`` reads."""
+    return [(f.name, len(f.columns())) for f in features.features]
+
+
+def unpack_values(layout: list[tuple[str, int]], packed: bytes, items: int) -> dict[str, list]:
+    """``pack_values``' input again, for a ranking of ``items`` items."""
+    flat = array("d")
+    flat.frombytes(packed)
+    if len(flat) != items * sum(width for _, width in layout):
+        raise ValueError(f"packed values: {len(flat)} floats for {items} items of the layout {layout}")
+    floats = flat.tolist()
+    out, at = {}, 0
+    for name, width in layout:
+        out[name] = [floats[at + i * items : at + (i + 1) * items] for i in range(width)]
+        at += width * items
+    return out
 
 
 class Reassembly:
-    """The router's clickthroughs, in the router's order, each once its values have arrived."""
+    """The router's clickthroughs, in the router's order, each once its (packed) values have arrived."""
 
-    def __init__(self) -> None:
+    def __init__(self, features: FeatureSet) -> None:
+        self.layout = value_layout(features)
         self.queue: deque[tuple] = deque()
-        self.values: dict[int, dict[str, list]] = {}
+        self.values: dict[int, bytes] = {}
         self.dropped: set[int] = set()
 
     def closed(self, items: Iterable[tuple]) -> Iterator[Clickthrough]:
@@ -347,12 +406,12 @@ class Reassembly:
                 self.queue.append(item)
         return self._ready()
 
-    def computed(self, values: Iterable[tuple[int, dict[str, list]]]) -> Iterator[Clickthrough]:
-        for ref, vals in values:
+    def computed(self, values: Iterable[tuple[int, bytes]]) -> Iterator[Clickthrough]:
+        for ref, packed in values:
             if ref in self.dropped:
                 self.dropped.discard(ref)
             else:
-                self.values[ref] = vals
+                self.values[ref] = packed
         return self._ready()
 
     @property
@@ -364,4 +423,4 @@ class Reassembly:
         queue, values = self.queue, self.values
         while queue and queue[0][2] in values:
             _, ranking, ref, interactions = queue.popleft()
-            yield Clickthrough(ranking, values.pop(ref), interactions)
+            yield Clickthrough(ranking, unpack_values(self.layout, values.pop(ref), len(ranking.items)), interactions)

@@ -44,17 +44,21 @@ def routed(config, events, batch: int, seed: int):
     router = RouterEngine(config, MemoryStore())
     stores = {b: MemoryStore() for b in range(BUCKETS)}
     snapshots = {b: Snapshots() for b in range(BUCKETS)}
-    gather, reassembly, cts, parts = Gather(router.features), Reassembly(), [], []
+    gather, reassembly, cts, parts = Gather(router.features), Reassembly(router.features), [], []
+    before: dict[int, int] = {}
 
     def step(batch_id):
         ops, requests, read_buckets, closed = router.take()
+        to = batch_id % 3  # gather keys: a bucket's parts to one key arrive in the order it sent them
         for b, bucket_ops in ops.items():
-            to = batch_id % 3  # gather keys: a bucket's parts to one key arrive in the order it sent them
             answers = apply_ops(router.features, stores[b], pickle.loads(pickle.dumps(bucket_ops)), snapshots[b], to)
-            answers = pickle.loads(pickle.dumps(answers))  # as across the JVM: copies, sharing kept per record
-            if answers:
-                cts.extend(reassembly.computed(gather.answers(batch_id, answers, to)))
-        parts.append(("requests", batch_id, requests, len(read_buckets)))
+            assert (answers is not None) == (b in read_buckets)
+            if answers is not None:
+                answers = pickle.loads(pickle.dumps(answers))  # as across the JVM: copies
+                cts.extend(reassembly.computed(gather.answers(batch_id, answers)))
+        if requests:
+            parts.append(("requests", batch_id, requests, len(read_buckets), to, before.get(to)))
+            before[to] = batch_id
         cts.extend(reassembly.closed(closed))
         rng.shuffle(parts)
         while parts and rng.random() < 0.7:  # some parts wait for later batches
@@ -111,3 +115,41 @@ def test_the_router_keeps_no_feature_state_but_the_field_copies_it_names_keys_fr
     feature_namespaces = set(router.features.namespaces.values())
     kept = {ns for ns, d in router.store.data.items() if d} & feature_namespaces
     assert kept == {ns for ns, _ in router.replicas.values()}
+
+
+def test_a_gather_key_gets_records_once_then_only_the_writes_it_lacks(tmp_path):
+    config = parse_config({**EXAMPLE, "bootstrap": {**EXAMPLE["bootstrap"], "workdir": str(tmp_path)}}, env={})
+    features, store, snapshots = RouterEngine(config, MemoryStore()).features, MemoryStore(), Snapshots(log=2)
+    read = (0, [("i1", ("global_item_click_count",))])
+
+    def write(n):
+        return ("global_item_click_count", "i1", n, 1_600_000_000_000 + n)
+
+    first = apply_ops(features, store, [write(1), read], snapshots, to=0)
+    record = store.get(features.namespaces["global_item_click_count"], "i1")
+    assert first == [(0, [("i1", ("global_item_click_count",), (record,))])]
+    assert apply_ops(features, store, [read], snapshots, to=0) == []  # held as it is: no entry, but a reply
+    assert apply_ops(features, store, [write(2)], snapshots, to=0) is None  # no read: no reply
+    delta = apply_ops(features, store, [read], snapshots, to=0)
+    assert delta == [(0, [("i1", ("global_item_click_count",), None, [(0, 2, 1_600_000_000_002)])])]
+    other_key = apply_ops(features, store, [read], snapshots, to=1)
+    assert len(other_key[0][1][0]) == 3  # another gather key gets the records
+    full = apply_ops(features, store, [write(3), write(4), write(5), read], snapshots, to=0)
+    assert len(full[0][1][0]) == 3  # more writes than the log keeps: the records again
+
+
+def test_packed_values_and_pickled_rankings_round_trip(tmp_path):
+    from feature_ops.events import RankingEvent, RankItem
+    from feature_ops.routing import pack_values, unpack_values
+
+    layout = [("a", 1), ("b", 2)]
+    values = {"a": [[1.0, float("nan")]], "b": [[-0.0, 2.5], [1e308, 3.0]]}
+    got = unpack_values(layout, pack_values(values), 2)
+    assert repr(got) == repr(values)
+    with pytest.raises(ValueError, match="3 floats for 2 items"):
+        unpack_values(layout, pack_values({"a": [[1.0, 2.0, 3.0]]}), 2)
+    plain = RankingEvent("r", 5, [RankItem("a"), RankItem("b")], "u", None, {"q": "x"})
+    rich = RankingEvent("r", 5, [RankItem("a", 0.5, {"f": 1.0}), RankItem("b", label=1.0)], None, "s")
+    for ranking in (plain, rich):
+        assert pickle.loads(pickle.dumps(ranking)) == ranking
+    assert len(pickle.dumps(plain)) < 100

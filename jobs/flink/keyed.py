@@ -46,6 +46,7 @@ from feature_ops.routing import (
     merge_latest,
 )
 from feature_ops.store import MemoryStore
+from jobs.embedded import relax_gc
 from jobs.flink.host import Batcher, engine_error, signal_done
 from jobs.flink.store import MapStateStore
 from jobs.flink.timed_batcher import timed_batches
@@ -113,7 +114,10 @@ class RouterHost(KeyedProcessFunction):
         self.factory, self.gather_keys = factory, gather_keys
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        relax_gc()
         self.batches = 0
+        self.before: dict[int, int] = {}
+        """Gather key -> the last batch whose requests went to it."""
         namespaces = RouterEngine(self.factory.config, MemoryStore()).namespaces
         self.store = MapStateStore(_map_states(runtime_context, namespaces))
         self.router = self.factory.router(self.store)
@@ -134,22 +138,27 @@ class RouterHost(KeyedProcessFunction):
         self.batches += 1
         to = self.gather_keys[self.batches % len(self.gather_keys)]
         records = [(ROWS, r) if r[0] in "CF" else Row(r[1], r)
-                   for r in routed_records(self.router.engine, first, lines is None, to)]  # fmt: skip
+                   for r in routed_records(self.router.engine, first, lines is None, to, self.before)]  # fmt: skip
         self.router.busy += time.perf_counter() - started
         yield from records
 
 
-def routed_records(engine: RouterEngine, batch: int, final: bool, to: int) -> Iterator[tuple]:
+def routed_records(engine: RouterEngine, batch: int, final: bool, to: int, before: dict[int, int]
+                   ) -> Iterator[tuple]:  # fmt: skip
     """What the router sends after a batch: ``S`` per bucket with work (every bucket when ``final``), ``C``
     with its closed clickthroughs, and ``F`` at the end. The batch's read requests and how many buckets
     answer them ride with the first bucket's record, whose subtask passes them on to the gather (a union
-    of the router's and the buckets' streams cannot be keyed in PyFlink at P > 1). ``to``: the gather key
-    of the batch."""
+    of the router's and the buckets' streams cannot be keyed in PyFlink at P > 1), with the batch whose
+    requests went to the same gather key before (``before``: gather key -> that batch, updated here). ``to``:
+    the gather key of the batch."""
     ops, requests, read_buckets, closed = engine.take()
+    previous = before.get(to)
+    if requests:
+        before[to] = batch
     clock = engine.clock if final else None
     buckets = range(BUCKETS) if final else sorted(ops) or ([0] if requests else [])
     for i, bucket in enumerate(buckets):
-        gather = (requests, len(read_buckets)) if requests and i == 0 else None
+        gather = (requests, len(read_buckets), previous) if requests and i == 0 else None
         yield "S", bucket, batch, ops.get(bucket, ()), clock, gather, to
     if closed:
         yield "C", closed
@@ -164,6 +173,7 @@ class StateHost(KeyedProcessFunction):
         self.config, self.listener = config, listener
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        relax_gc()
         self.features = FeatureSet(self.config.all_features)
         self.states = _map_states(runtime_context, list(self.features.namespaces.values()))
         if self.listener is not None:
@@ -185,7 +195,7 @@ class StateHost(KeyedProcessFunction):
         store.flush()
         if gather is not None:
             yield Row(to, ("G", to, batch, *gather))
-        if answers:
+        if answers is not None:
             yield Row(to, ("A", to, batch, answers))
         if final_clock is not None:
             yield ROWS, ("L", latest_records(self.features, store, final_clock), self.subtask, self.received)
@@ -199,13 +209,14 @@ class GatherHost(KeyedProcessFunction):
         self.config = config
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        relax_gc()
         self.gather = Gather(FeatureSet(self.config.all_features))
 
     def process_element(self, record: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[tuple]:
         if record[0] == "G":
-            values = self.gather.requests(record[2], record[3], record[4])
+            values = self.gather.requests(record[2], record[3], record[4], record[1], record[5])
         else:
-            values = self.gather.answers(record[2], record[3], record[1])
+            values = self.gather.answers(record[2], record[3])
         if values:
             yield "V", values
 
@@ -218,8 +229,9 @@ class SinkHost(FlatMapFunction):
         self.factory, self.done_file = factory, done_file
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        relax_gc()
         self.sink = self.factory.sink()
-        self.reassembly = Reassembly()
+        self.reassembly = Reassembly(FeatureSet(self.factory.config.all_features))
         self.latest: list[list] = []
         self.subtasks: dict[int, int] = {}
         self.final = False
