@@ -110,8 +110,8 @@ def subtask_index(runtime_context: RuntimeContext) -> int:
 class RouterHost(KeyedProcessFunction):
     """Keyed by the batcher's single shard: the router, its sessions and item fields in MapState."""
 
-    def __init__(self, factory: KeyedFactory, gather_keys: list[int]) -> None:
-        self.factory, self.gather_keys = factory, gather_keys
+    def __init__(self, factory: KeyedFactory, bucket_keys: list[int], gather_keys: list[int]) -> None:
+        self.factory, self.bucket_keys, self.gather_keys = factory, bucket_keys, gather_keys
 
     def open(self, runtime_context: RuntimeContext) -> None:
         relax_gc()
@@ -137,7 +137,8 @@ class RouterHost(KeyedProcessFunction):
         self.store.flush()
         self.batches += 1
         to = self.gather_keys[self.batches % len(self.gather_keys)]
-        records = [(ROWS, r) if r[0] in "CF" else Row(r[1], r)
+        keys = self.bucket_keys
+        records = [(ROWS, r) if r[0] in "CF" else Row(keys[r[1]], r)
                    for r in routed_records(self.router.engine, first, lines is None, to, self.before)]  # fmt: skip
         self.router.busy += time.perf_counter() - started
         yield from records
@@ -286,27 +287,38 @@ def _keyed(stream: DataStream) -> KeyedStream:
     return KeyedStream(j_keyed, Types.PICKLED_BYTE_ARRAY(), stream)
 
 
-def gather_keys(parallelism: int) -> list[int]:
-    """The smallest int key Flink routes to each of the ``parallelism`` subtasks (maxParallelism ``BUCKETS``):
-    batches go to the gather keys in turn, so each gather subtask works and a bucket's entries go to a gather
-    key that keeps them (``Snapshots.answer``). PyFlink's ``key_by`` keys are one-field Rows."""
+def bucket_keys() -> list[int]:
+    """Per bucket, the smallest int key in the Flink key group of the same number (maxParallelism
+    ``BUCKETS``; PyFlink's ``key_by`` keys are one-field Rows): each subtask owns a contiguous range of
+    buckets, as even as Flink's key group ranges (keyed by the bucket number itself, one of two subtasks
+    got 60% of the writes)."""
     jvm = get_gateway().jvm
-    assign = jvm.org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignKeyToParallelOperator
+    assign = jvm.org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup
     found: dict[int, int] = {}
     key = 0
-    while len(found) < parallelism:
+    while len(found) < BUCKETS:
         row = jvm.org.apache.flink.types.Row(1)
         row.setField(0, key)
-        found.setdefault(assign(row, BUCKETS, parallelism), key)
+        found.setdefault(assign(row, BUCKETS), key)
         key += 1
-    return [found[i] for i in range(parallelism)]
+    return [found[group] for group in range(BUCKETS)]
+
+
+def gather_keys(parallelism: int, keys: list[int]) -> list[int]:
+    """A key (of ``bucket_keys``) each of the ``parallelism`` subtasks owns: batches go to the gather keys in
+    turn, so each gather subtask works and a bucket's entries go to a gather key that keeps them
+    (``Snapshots.answer``)."""
+    ranges = get_gateway().jvm.org.apache.flink.runtime.state.KeyGroupRangeAssignment
+    first = [ranges.computeKeyGroupRangeForOperatorIndex(BUCKETS, parallelism, i).getStartKeyGroup()
+             for i in range(parallelism)]  # fmt: skip
+    return [keys[group] for group in first]
 
 
 def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None, *, batch_size: int,
                 uid: str, linger_ms: int | None = None) -> DataStream:  # fmt: skip
     """Lines (in input order) -> the keyed graph above; returns the sink's (empty) output stream. With
     ``linger_ms`` (the update job) batches also close that long after their first line (``timed_batches``)."""
-    pickled = Types.PICKLED_BYTE_ARRAY()
+    pickled, keys = Types.PICKLED_BYTE_ARRAY(), bucket_keys()
     if linger_ms is None:
         batches = _keyed(lines.flat_map(KeyedBatcher(batch_size), output_type=KEYED).name("batcher").uid("batcher")
                          .set_parallelism(1))  # fmt: skip
@@ -314,7 +326,7 @@ def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None,
         batches = timed_batches(lines, batch_size, linger_ms).key_by(_shard, key_type=Types.INT())
     routed = (
         batches
-        .process(RouterHost(factory, gather_keys(max(lines.get_execution_environment().get_parallelism(), 1))),
+        .process(RouterHost(factory, keys, gather_keys(max(lines.get_execution_environment().get_parallelism(), 1), keys)),
                  output_type=KEYED).name("router").uid(f"{uid}-router")
         .set_parallelism(1).set_max_parallelism(BUCKETS)
     )
@@ -322,7 +334,7 @@ def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None,
     parts = (
         _keyed(routed)
         .process(StateHost(factory.config, factory.state_listener()), output_type=KEYED).name("feature-state")
-        .uid(f"{uid}-state").set_max_parallelism(BUCKETS)
+        .uid(f"{uid}-bucket-state").set_max_parallelism(BUCKETS)
     )
     values = (
         _keyed(parts)
