@@ -33,14 +33,15 @@ from feature_ops.config import Config
 from feature_ops.engine import Engine
 from feature_ops.events import Event, RankingEvent
 from feature_ops.featureset import ColumnReader, FeatureSet, RecordReader
-from feature_ops.state import apply_write, visible
+from feature_ops.state import additive, apply_write, apply_writes, combines, visible
 from feature_ops.store import Store
 
 BUCKETS = 128
 """Scope ids hash into this many buckets, Flink's ``maxParallelism``: fixed, so state restores at any P."""
 
-WriteOp = tuple[str, str, Any, int]
-"""(state, scope id, value, timestamp): one feature write."""
+WriteOp = tuple
+"""(state, scope id, value, timestamp): one feature write; (state, scope id, sum, first, last timestamp):
+additive writes in a row to one record (``state.apply_writes``), e.g. a hot global counter's."""
 ReadOp = tuple[int, list[tuple[str, tuple[str, ...]]]]
 """(ranking ref, [(scope id, states read for it)]): one ranking's reads in one bucket."""
 Answer = tuple[int, list[tuple]]
@@ -81,6 +82,7 @@ class RouterEngine(Engine):
         self.emit = self._emitted
         specs = self.features.write_targets
         self.replicas = {state: specs[state] for state in self.features.dependent_states}
+        self.additive = {state: spec for state, (_, spec) in specs.items() if additive(spec)}
         self._buckets: dict[str, int] = {}
         self._reads: dict[tuple, tuple] = {}
         self._replicas_reader: RecordReader | None = None
@@ -93,6 +95,9 @@ class RouterEngine(Engine):
 
     def _reset(self) -> None:
         self.ops: dict[int, list] = {}
+        self.open_sums: dict[int, dict[tuple[str, str], int]] = {}
+        """Bucket -> (state, scope id) -> the index in its ops of a write later additive writes can join
+        (until a read in the bucket)."""
         self.requests: list[tuple[int, RankingEvent, dict[str, list[str]]]] = []
         self.read_buckets: set[int] = set()
         self.closed: list[tuple] = []
@@ -112,16 +117,34 @@ class RouterEngine(Engine):
         return b
 
     def _apply(self, event: Event) -> None:
-        ops, bucket, ts, replicas = self.ops, self.bucket, event.timestamp, self.replicas
+        ops, bucket, ts, replicas, sums = self.ops, self.bucket, event.timestamp, self.replicas, self.open_sums
         for state, sid, value in self.features.writes(event):
             b = bucket(sid)
             part = ops.get(b)
             if part is None:
                 part = ops[b] = []
-            part.append((state, sid, value, ts))
+            spec = self.additive.get(state)
+            if spec is None:
+                part.append((state, sid, value, ts))
+            else:
+                self._add(part, sums.setdefault(b, {}), spec, (state, sid), value, ts)
             if state in replicas:
                 ns, spec = replicas[state]
                 self.store.put(ns, sid, apply_write(spec, self.store.get(ns, sid), value, ts))
+
+    @staticmethod
+    def _add(part: list, sums: dict[tuple[str, str], int], spec, key: tuple[str, str], value: Any, ts: int) -> None:
+        """Append an additive write to a bucket's ops, or join it to the open one on its record: a hot key (a
+        global counter every impression writes) costs its bucket one op per read of it, not one per write."""
+        at = sums.get(key)
+        if at is not None:
+            op = part[at]
+            total, first, last = (op[2], op[3], op[3]) if len(op) == 4 else op[2:]
+            if combines(spec, total, first, last, value, ts):
+                part[at] = (key[0], key[1], total + value, first, ts)
+                return
+        sums[key] = len(part)
+        part.append((key[0], key[1], value, ts))
 
     def values(self, request: RankingEvent, online: bool) -> ValuesRef:  # type: ignore[override]
         ref = self._next_ref()
@@ -141,6 +164,7 @@ class RouterEngine(Engine):
                     per.setdefault(self.bucket(sid), []).append((sid, (state,)))
         for b, reads in per.items():
             self.ops.setdefault(b, []).append((ref, reads))
+            self.open_sums.pop(b, None)
         self.read_buckets.update(per)
         self.requests.append((ref, request, dependent))
         return ValuesRef(ref)
@@ -192,20 +216,23 @@ class Snapshots:
         """Scope id -> its latest ``log`` writes ``(number, state, value, ts)``, oldest first."""
         self.sent: dict[int, dict[tuple, int]] = {}
 
-    def written(self, sid: str, state: str, value: Any, ts: int) -> None:
+    def written(self, op: tuple) -> None:
+        """Log a write op (``WriteOp``) just applied."""
+        sid = op[1]
         log = self.logs.get(sid)
         if log is None:
             if len(self.logs) > self.limit:
                 self.logs, self.sent = {}, {}
             log = self.logs[sid] = deque(maxlen=self.log)
-            log.append((1, state, value, ts))
+            log.append((1, op))
         else:
-            log.append((log[-1][0] + 1, state, value, ts))
+            log.append((log[-1][0] + 1, op))
 
     def answer(self, store: Store, namespaces: dict[str, str], sid: str, states: tuple[str, ...], to: int
                ) -> tuple | None:  # fmt: skip
         """What gather key ``to`` needs to read ``states`` of ``sid`` now: None (it holds them as they are),
-        ``(sid, states, None, [(state index, value, ts)])`` (the writes to apply) or ``(sid, states, records)``."""
+        ``(sid, states, None, [(state index, *the write op's value and timestamps)])`` (the writes to apply) or
+        ``(sid, states, records)``."""
         sent = self.sent.get(to)
         if sent is None or len(sent) > self.limit:
             sent = self.sent[to] = {}
@@ -217,15 +244,15 @@ class Snapshots:
             return None
         sent[key] = version
         if known is not None and log[0][0] <= known + 1:  # type: ignore[index]
-            delta = [(states.index(state), value, ts) for n, state, value, ts in log  # type: ignore[union-attr]
-                     if n > known and state in states]  # fmt: skip
+            delta = [(states.index(op[0]), *op[2:]) for n, op in log  # type: ignore[union-attr]
+                     if n > known and op[0] in states]  # fmt: skip
             return (sid, states, None, delta) if delta else None
         return sid, states, tuple([store.get(namespaces[state], sid) for state in states])
 
 
 def apply_ops(features: FeatureSet, store: Store, ops: Iterable, snapshots: Snapshots | None = None,
               to: int = 0) -> list[Answer] | None:  # fmt: skip
-    """Apply a bucket's writes and answer its reads, in order (a ``WriteOp`` has 4 fields, a ``ReadOp`` 2),
+    """Apply a bucket's writes and answer its reads, in order (a ``WriteOp`` has 4 or 5 fields, a ``ReadOp`` 2),
     for gather key ``to``: ``(ranking ref, entries)`` for the reads with an entry (``Snapshots.answer``),
     None if ``ops`` had no read (the gather counts one answer per bucket that had); ``snapshots``: the
     bucket's (a fresh one answers every read in full)."""
@@ -239,7 +266,12 @@ def apply_ops(features: FeatureSet, store: Store, ops: Iterable, snapshots: Snap
             state, sid, value, ts = op
             ns, spec = targets[state]
             put(ns, sid, apply_write(spec, get(ns, sid), value, ts))
-            written(sid, state, value, ts)
+            written(op)
+        elif len(op) == 5:
+            state, sid, total, first, last = op
+            ns, spec = targets[state]
+            put(ns, sid, apply_writes(spec, get(ns, sid), total, first, last))
+            written(op)
         else:
             ref, keys = op
             reads = True
@@ -356,8 +388,12 @@ class Gather:
                 if records is None:
                     raise RuntimeError(f"gather: writes for ({sid!r}, {states}) before its records")
                 changed = list(records)
-                for i, value, ts in writes:
-                    changed[i] = apply_write(specs[states[i]], changed[i], value, ts)
+                for write in writes:
+                    i = write[0]
+                    if len(write) == 3:
+                        changed[i] = apply_write(specs[states[i]], changed[i], write[1], write[2])
+                    else:
+                        changed[i] = apply_writes(specs[states[i]], changed[i], *write[1:])
                 held[sid, states] = tuple(changed)
             out.append((ref, pack_values(ranking_values(self.features, request, dependent, held))))
         return out

@@ -88,6 +88,37 @@ def apply_write(spec: StateSpec, record: Record | None, value: Any, ts: int) -> 
     return (state, ts, state, ts)
 
 
+def additive(spec: StateSpec) -> bool:
+    """Whether writes in a row to one record of this spec can be applied as one (``apply_writes``)."""
+    return spec.kind in ("counter", "periodic") and not spec.refresh
+
+
+def combines(spec: StateSpec, total: Any, first: int, last: int, value: Any, ts: int) -> bool:
+    """Whether a write (``value`` at ``ts``) can join additive writes summing to ``total`` between ``first`` and
+    ``last``: integers (sums exact and of the same type in any order), in time order, all within the TTL of
+    ``first`` (each write sees the record live) and, periodic, in ``first``'s bucket.
+
+    >>> spec = StateSpec("periodic", bucket=10, keep=3)
+    >>> combines(spec, 2, 100, 104, 1, 109), combines(spec, 2, 100, 104, 1, 110), combines(spec, 2, 100, 104, 1.0, 105)
+    (True, False, False)
+    """
+    if type(value) is not int or type(total) is not int or ts < last or ts - first > spec.ttl:
+        return False
+    return spec.kind != "periodic" or ts - ts % spec.bucket == first - first % spec.bucket
+
+
+def apply_writes(spec: StateSpec, record: Record | None, total: Any, first: int, last: int) -> Record:
+    """``apply_write`` of additive writes in a row (``combines``) at once: their sum applied at ``first``,
+    stamped ``last``; the same record as applying them one by one.
+
+    >>> spec = StateSpec("periodic", bucket=10, keep=3)
+    >>> one_by_one = apply_write(spec, apply_write(spec, apply_write(spec, None, 1, 100), 1, 103), 2, 107)
+    >>> apply_writes(spec, None, 4, 100, 107) == one_by_one
+    True
+    """
+    return (apply_write(spec, record, total, first)[0], last)
+
+
 def visible(spec: StateSpec, record: Record | None, now: int) -> Any:
     """The state readers see at time ``now``: None if absent or expired."""
     if record is None or now - record[1] > spec.ttl:

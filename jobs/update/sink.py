@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def changed_items(features: FeatureSet, layout: KeyLayout, store, ops) -> list[Item]:
     """Encoded (key, field, value, ttl) of every feature record ``store`` changed since its last flush."""
-    now = max((op[3] for op in ops if len(op) == 4), default=None)
+    now = max((op[-1] for op in ops if len(op) > 2), default=None)  # a write's (last) timestamp
     if now is None:
         return []
     states = {ns: state for state, ns in features.namespaces.items()}
