@@ -8,6 +8,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=$(realpath -m "${1:?usage: build.sh CACHE [kube-apiserver] [etcd]}")
 shift
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+[ -x "$GO" ] || { echo "build.sh: no Go toolchain at '$GO' (Go 1.26 from https://go.dev/dl, or GO=/path/to/go)" >&2; exit 2; }
 export GOCACHE="$CACHE/go/build" GOMODCACHE="$CACHE/go/mod" GOFLAGS="-modcacherw -buildvcs=false" GOTOOLCHAIN=local
 mkdir -p "$CACHE/bin"
 # Without the version stamp the server calls itself v0.0.0-master and kubectl refuses its version.
