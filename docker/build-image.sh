@@ -59,4 +59,5 @@ for f in /etc/ssl/certs/ca-certificates.crt /etc/pip.conf; do
   [ -f "$f" ] && mounts+=(-v "$f:$f:ro")
 done
 "${B[@]}" bud --isolation chroot --build-arg FLINK_IMAGE="$FLINK_IMAGE" "${mounts[@]}" -t "$TAG" "$REPO"
+"${B[@]}" rmi --prune >/dev/null  # the previous build's image, untagged now (vfs keeps full copies)
 "${B[@]}" images
