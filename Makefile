@@ -32,7 +32,13 @@ install: system-deps $(VENV)/.installed jars  ## venv with the project and its d
 
 # Pinned jars from Maven Central into .jars/ (ignored): the Kafka connector for `rankstream update`, the
 # Kafka broker the tests start, and the project's Kafka record deserializer compiled against them.
-jars: $(JARS)/flink/rankstream-flink.jar
+# Flink's S3 file system (savepoints and checkpoints of s3:// workdirs), as a plugin in its own folder. Maven
+# Central has no 2.2.1 build of it; 2.2.0 works with the 2.2.1 wheel.
+S3_PLUGIN  := $(JARS)/plugins/s3-fs-presto/flink-s3-fs-presto-2.2.0.jar
+jars: $(JARS)/flink/rankstream-flink.jar $(S3_PLUGIN)
+
+$(S3_PLUGIN):
+	mvn -q -B dependency:copy -Dartifact=org.apache.flink:flink-s3-fs-presto:2.2.0 -DoutputDirectory=$(CURDIR)/$(@D)
 
 $(JARS)/.fetched: flink-conf/connectors/pom.xml flink-conf/kafka-broker/pom.xml
 	mvn -q -B -f flink-conf/connectors/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(JARS)/flink
