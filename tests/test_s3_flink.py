@@ -5,22 +5,23 @@ every test of the module."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
 
 import httpx
 import pytest
 
-from jobs.embedded import bootstrap_embedded
-from jobs.generate import generate
-from jobs.manifest import MANIFEST
 from jobs.train import train_models
 from jobs.upload import upload
 from serving import s3
 from serving.testing import ApiServer
-from tests.conftest import new_bucket, s3_config
-from tests.update_helpers import make_config, reference, update_in_thread, wait_for_values
+from tests.update_helpers import (
+    assert_published_like,
+    reference,
+    s3_sample,
+    update_in_thread,
+    wait_for_values,
+)
 
 pytestmark = [pytest.mark.flink, pytest.mark.redis]
 
@@ -32,16 +33,7 @@ def run(s3_server, redis_server, tmp_path_factory):
     from jobs.flink.bootstrap import bootstrap_flink
 
     root = tmp_path_factory.mktemp("s3-flink")
-    generate(root / "data", items=100, users=40, rankings=300, ranking_size=10)
-    lines = gzip.decompress((root / "data" / "events" / "events.jsonl.gz").read_bytes()).decode().splitlines()
-    first = "\n".join(lines[: len(lines) // 2]) + "\n"
-    (root / "first").mkdir()
-    (root / "first" / "part-1.jsonl").write_text(first)
-    local = make_config(root / "local", root / "first", redis_server.port, {"type": "rest"}, batchSize=64)
-    bootstrap_embedded(local)
-    bucket = new_bucket()
-    s3.write_bytes(f"{bucket}/events/part-1.jsonl", first.encode())
-    config = s3_config(local, f"{bucket}/wd", f"{bucket}/events")
+    config, lines = s3_sample(root, redis_server.port)
     return config, bootstrap_flink(config), lines, root
 
 
@@ -50,12 +42,7 @@ def test_flink_bootstrap_writes_outputs_and_savepoint_to_s3(run, tmp_path):
     workdir = config.bootstrap.workdir
     assert result.savepoint.startswith(f"{workdir}/savepoint/savepoint-")
     assert s3.head(f"{result.savepoint}/_metadata") is not None
-    manifest = json.loads(s3.read_bytes(s3.join(workdir, MANIFEST)))
-    assert manifest["savepoint"] == result.savepoint
-    assert manifest["outputs"] == json.loads((root / "local" / MANIFEST).read_text())["outputs"]
-    for name in manifest["outputs"]:  # the embedded engine's bytes
-        s3.download(s3.join(workdir, name), tmp_path / name)
-        assert (tmp_path / name).read_bytes() == (root / "local" / name).read_bytes(), name
+    assert assert_published_like(workdir, root / "local", tmp_path)["savepoint"] == result.savepoint
 
 
 def test_train_upload_and_api_read_the_model_from_s3(run, redis_db):

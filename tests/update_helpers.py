@@ -5,6 +5,7 @@ one embedded run over every event)."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import signal
@@ -56,13 +57,46 @@ def bootstrap_halves(root: Path) -> Halves:
     """The ``halves`` fixture (tests/conftest.py): a generated sample, its first half bootstrapped by Flink."""
     from jobs.flink.bootstrap import bootstrap_flink
 
+    lines = split_sample(root)
+    bootstrap_flink(make_config(root / "workdir", root / "first", 6379, {"type": "rest"}))
+    return Halves(lines[: len(lines) // 2], lines[len(lines) // 2 :], root / "workdir")
+
+
+def split_sample(root: Path) -> list[str]:
+    """A small generated sample's event lines; the first half written to ``root/first/part-1.jsonl``."""
     generate(root / "data", items=100, users=40, rankings=300, ranking_size=10)
     lines = gzip.decompress((root / "data" / "events" / "events.jsonl.gz").read_bytes()).decode().splitlines()
-    half = len(lines) // 2
     (root / "first").mkdir()
-    (root / "first" / "part-1.jsonl").write_text("\n".join(lines[:half]) + "\n")
-    bootstrap_flink(make_config(root / "workdir", root / "first", 6379, {"type": "rest"}))
-    return Halves(lines[:half], lines[half:], root / "workdir")
+    (root / "first" / "part-1.jsonl").write_text("\n".join(lines[: len(lines) // 2]) + "\n")
+    return lines
+
+
+def s3_sample(root: Path, redis_port: int) -> tuple[Config, list[str]]:
+    """(config, lines): ``split_sample``'s first half bootstrapped embedded into ``root/local``, and the same
+    config with a fresh bucket's ``wd`` as workdir and the first half uploaded there as its input (``events/``)."""
+    from serving import s3
+    from tests.conftest import new_bucket, s3_config
+
+    lines = split_sample(root)
+    local = make_config(root / "local", root / "first", redis_port, {"type": "rest"}, batchSize=64)
+    bootstrap_embedded(local)
+    bucket = new_bucket()
+    s3.write_bytes(f"{bucket}/events/part-1.jsonl", (root / "first" / "part-1.jsonl").read_bytes())
+    return s3_config(local, f"{bucket}/wd", f"{bucket}/events"), lines
+
+
+def assert_published_like(workdir: str, local: Path, scratch: Path) -> dict:
+    """The S3 workdir's manifest lists the outputs of the local one, and each object holds its bytes (downloaded
+    into ``scratch``); returns the S3 manifest."""
+    from jobs.manifest import MANIFEST
+    from serving import s3
+
+    manifest = json.loads(s3.read_bytes(s3.join(workdir, MANIFEST)))
+    assert manifest["outputs"] == json.loads((local / MANIFEST).read_text())["outputs"]
+    for name in manifest["outputs"]:
+        s3.download(s3.join(workdir, name), scratch / name)
+        assert (scratch / name).read_bytes() == (local / name).read_bytes(), name
+    return manifest
 
 
 def copy_workdir(halves: Halves, target: Path) -> Path:
