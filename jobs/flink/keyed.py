@@ -305,12 +305,13 @@ def bucket_keys() -> list[int]:
 
 
 def gather_keys(parallelism: int, keys: list[int]) -> list[int]:
-    """A key (of ``bucket_keys``) each of the ``parallelism`` subtasks owns: batches go to the gather keys in
-    turn, so each gather subtask works and a bucket's entries go to a gather key that keeps them
-    (``Snapshots.answer``)."""
+    """A key (of ``bucket_keys``) of each gather subtask that computes values: batches go to them in turn,
+    and a bucket's entries go to a gather key that keeps them (``Snapshots.answer``). At parallelism > 1 every
+    subtask but the first: the first shares its slot, so its TaskManager's interpreter, with the
+    parallelism-1 operators (router, rows), which are the graph's serial part."""
     ranges = get_gateway().jvm.org.apache.flink.runtime.state.KeyGroupRangeAssignment
     first = [ranges.computeKeyGroupRangeForOperatorIndex(BUCKETS, parallelism, i).getStartKeyGroup()
-             for i in range(parallelism)]  # fmt: skip
+             for i in range(min(parallelism, 2) - 1, parallelism)]  # fmt: skip
     return [keys[group] for group in first]
 
 
