@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from serving.testing import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("RANKSTREAM_K8S_BIN", REPO / ".cache" / "k8s-test" / "bin"))
@@ -23,12 +24,6 @@ MISSING = f"kube-apiserver and etcd are not built in {BIN}: run `make test-k8s`"
 
 def built(bin_dir: Path = BIN) -> bool:
     return all((bin_dir / name).exists() for name in BINARIES)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 KUBECONFIG = """apiVersion: v1
@@ -50,6 +45,13 @@ class ApiServer:
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     def start(self, timeout: float = 60) -> ApiServer:
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()  # etcd may already run
+            raise
+
+    def _start(self, timeout: float) -> ApiServer:
         etcd = self._start_etcd()
         port, token = free_port(), secrets.token_hex(16)
         (self.root / "tokens.csv").write_text(f'{token},admin,admin,"system:masters"\n')

@@ -10,10 +10,12 @@ import re
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 CRD = REPO.parent / "shared" / "reference" / "flinkdeployments.flink.apache.org-v1.yml"
+needs_crd = pytest.mark.skipif(not CRD.exists(), reason=f"the operator's CRD is not at {CRD}")
 K8S_VERSION = "1.33.0"
 NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

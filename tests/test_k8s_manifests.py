@@ -15,13 +15,12 @@ import pytest
 from jobs.cli import main
 from jobs.k8s.command import render, to_yaml
 from jobs.k8s.manifests import ENTRY_MODULE, PYTHON_JAR, Target
-from tests.k8s_checks import CRD, REPO, changed, errors, load_all, renamed
+from tests.k8s_checks import REPO, changed, errors, load_all, needs_crd, renamed
 
 K8S = REPO / "k8s"
 BASE_CONFIG = K8S / "base" / "config.yml"
 SAVEPOINT = "file:/data/workdir/savepoint/savepoint-1a2b3c-0123456789ab"
 KUBECTL = shutil.which("kubectl", path=os.path.dirname(sys.executable)) or shutil.which("kubectl")  # dev extra first
-needs_crd = pytest.mark.skipif(not CRD.exists(), reason=f"the operator's CRD is not at {CRD}")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (kubectl kustomize renders overlays)")
 
 

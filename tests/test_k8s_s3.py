@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from jobs.cli import main
 from serving import s3
 from tests.conftest import new_bucket
-from tests.k8s_checks import CRD, REPO, errors, load_all
+from tests.k8s_checks import REPO, errors, load_all, needs_crd
 
 BASE_CONFIG = REPO / "k8s" / "base" / "config.yml"
 ENDPOINT = "http://minio.storage:9000"
@@ -27,7 +25,7 @@ def container(resource: dict) -> dict:
     return pod["spec"]["containers"][0]
 
 
-@pytest.mark.skipif(not CRD.exists(), reason=f"the operator's CRD is not at {CRD}")
+@needs_crd
 def test_s3_workdir_puts_flink_state_and_pods_on_s3(capsys, monkeypatch):
     monkeypatch.setenv("RANKSTREAM_WORKDIR", "s3://ranks/prod")
     resources = manifest(

@@ -29,7 +29,6 @@ from jobs.update.resume import (
     remove_old_checkpoints,
     restore_point,
     running_pid,
-    write_update_manifest,
 )
 from jobs.update.sink import changed_items
 from serving.store import KeyLayout, ttl_items
@@ -199,9 +198,9 @@ def test_a_job_restarts_from_the_newest_checkpoint_or_stopped_savepoint_of_the_c
     (tmp_path / "checkpoints" / "r2" / "job-a" / "chk-6").mkdir()  # not completed: no _metadata
     assert restore_point(UpdateDirs(tmp_path), bootstrap).path.endswith("job-a/chk-5") and checkpoint.endswith("chk-4")
     savepoint = touch(tmp_path / "savepoint" / "savepoint-x", 300)
-    write_update_manifest(tmp_path, {"bootstrap_run": "r2", "savepoint": savepoint})
+    UpdateDirs(tmp_path).write_manifest({"bootstrap_run": "r2", "savepoint": savepoint})
     assert restore_point(UpdateDirs(tmp_path), bootstrap).origin == "savepoint of the stopped update job"
-    write_update_manifest(tmp_path, {"bootstrap_run": "r1", "savepoint": savepoint})
+    UpdateDirs(tmp_path).write_manifest({"bootstrap_run": "r1", "savepoint": savepoint})
     assert restore_point(UpdateDirs(tmp_path), bootstrap).origin == "checkpoint"
     assert restore_point(UpdateDirs(tmp_path), bootstrap, "file:/mine").origin == "--savepoint"
     touch(tmp_path / "checkpoints" / "r2" / "job-b" / "chk-1", 400)

@@ -1,6 +1,6 @@
 """Flink's S3 file system for savepoints and checkpoints of an ``s3://`` workdir.
 
-The presto plugin (``flink-s3-fs-presto``, pinned in ``flink-conf/s3-plugin/pom.xml``) is fetched by
+The presto plugin (``flink-s3-fs-presto`` 2.2.0, pinned in the Makefile's ``jars`` target) is fetched by
 ``make jars`` into ``.jars/plugins/s3-fs-presto/``. Flink reads ``s3.endpoint``, ``s3.path.style.access`` and
 ``s3.access-key``/``s3.secret-key`` from its configuration (without keys the plugin falls back to the AWS
 SDK's default chain: ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` in the process environment, profiles,

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from serving.s3 import is_s3
+
 FLINK_VERSION = "v2_2"
 PYTHON_JAR = "local:///opt/flink/opt/flink-python-2.2.1.jar"
 PYTHON_DRIVER = "org.apache.flink.client.python.PythonDriver"
@@ -58,7 +60,7 @@ class Target:
 def for_config(target: Target, workdir: str) -> Target:
     """``target`` for a config whose workdir is ``workdir``: an ``s3://`` one keeps its place, and the Flink
     state directories left at their defaults move into it (``<workdir>/checkpoints``, ``<workdir>/savepoint``)."""
-    if not workdir.startswith("s3://"):
+    if not is_s3(workdir):
         return target
     defaults, root = Target(), workdir.rstrip("/")
     return replace(

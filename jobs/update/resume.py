@@ -93,16 +93,6 @@ class UpdateDirs:
 _CHECKPOINT = re.compile(r"/[^/]+/chk-[0-9]+/_metadata$")
 
 
-def checkpoint_root(root: Path, bootstrap_run: str) -> Path:
-    return root / CHECKPOINTS / bootstrap_run
-
-
-def latest_checkpoint(directory: Path) -> Path | None:
-    """The completed checkpoint (``chk-N`` with ``_metadata``) written last under ``directory``."""
-    done = [meta for meta in directory.glob("*/chk-*/_metadata") if meta.is_file()]
-    return max(done, key=lambda meta: meta.stat().st_mtime_ns).parent if done else None
-
-
 def read_update_manifest(root: Path) -> dict:
     try:
         return _parse(root, (root / UPDATE_MANIFEST).read_text())
@@ -117,10 +107,6 @@ def _parse(root: Path | str, text: str) -> dict:
         return json.loads(text)
     except ValueError as e:
         raise WorkdirError(f"workdir {root}: {UPDATE_MANIFEST} is damaged ({e}); remove it to restart from the latest checkpoint") from None
-
-
-def write_update_manifest(root: Path, manifest: dict) -> None:
-    write_manifest(root, manifest, UPDATE_MANIFEST)
 
 
 def restore_point(dirs: UpdateDirs, bootstrap: dict, explicit: str | None = None) -> RestorePoint:
