@@ -251,14 +251,22 @@ class Snapshots:
 
 
 def apply_ops(features: FeatureSet, store: Store, ops: Iterable, snapshots: Snapshots | None = None,
-              to: int = 0) -> list[Answer] | None:  # fmt: skip
+              to: int = 0, full: bool = False) -> list[Answer] | None:  # fmt: skip
     """Apply a bucket's writes and answer its reads, in order (a ``WriteOp`` has 4 or 5 fields, a ``ReadOp`` 2),
     for gather key ``to``: ``(ranking ref, entries)`` for the reads with an entry (``Snapshots.answer``),
     None if ``ops`` had no read (the gather counts one answer per bucket that had); ``snapshots``: the
-    bucket's (a fresh one answers every read in full)."""
-    snapshots = Snapshots() if snapshots is None else snapshots
+    bucket's, which logs the writes. Without ``snapshots``, or with ``full`` (the gather key gets the records by
+    reference, ``jobs.flink.local``), every read is answered with its records: ``(sid, states, records)``."""
     targets, namespaces, get, put = features.write_targets, features.namespaces, store.get, store.put
-    written, answer = snapshots.written, snapshots.answer
+    written = None if snapshots is None else snapshots.written
+    if full or snapshots is None:
+        answer = None
+        if snapshots is not None:
+            snapshots.sent.pop(to, None)  # what ``to`` held is not known any more: a later answer sends records
+    else:
+        answer = snapshots.answer
+    getters: dict[tuple[str, ...], list[Callable[[str], Any]]] = {}
+    lookup = getattr(store, "getter", None) or (lambda ns: partial(get, ns))
     answers: list[Answer] = []
     reads = False
     for op in ops:
@@ -266,16 +274,26 @@ def apply_ops(features: FeatureSet, store: Store, ops: Iterable, snapshots: Snap
             state, sid, value, ts = op
             ns, spec = targets[state]
             put(ns, sid, apply_write(spec, get(ns, sid), value, ts))
-            written(op)
+            if written is not None:
+                written(op)
         elif len(op) == 5:
             state, sid, total, first, last = op
             ns, spec = targets[state]
             put(ns, sid, apply_writes(spec, get(ns, sid), total, first, last))
-            written(op)
+            if written is not None:
+                written(op)
         else:
             ref, keys = op
             reads = True
-            entries = [e for sid, states in keys if (e := answer(store, namespaces, sid, states, to)) is not None]
+            if answer is None:
+                entries = []
+                for sid, states in keys:
+                    gets = getters.get(states)
+                    if gets is None:
+                        gets = getters[states] = [lookup(namespaces[state]) for state in states]
+                    entries.append((sid, states, tuple([g(sid) for g in gets])))
+            else:
+                entries = [e for sid, states in keys if (e := answer(store, namespaces, sid, states, to)) is not None]
             if entries:
                 answers.append((ref, entries))
     return answers if reads else None
@@ -326,6 +344,8 @@ class Gather:
 
     def __init__(self, features: FeatureSet) -> None:
         self.features = features
+        self.pack = True
+        """Whether values go on packed (``pack_values``); as their dicts when they are passed by reference."""
         self.pending: dict[int, list] = {}
         """Batch -> [requests, parts expected, answers received, parts received, gather key, batch before]."""
         self.held: dict[int, dict[tuple, tuple]] = {}
@@ -335,14 +355,14 @@ class Gather:
         """(gather key, batch) -> the key's batch after it, once its requests are in."""
 
     def requests(self, batch: int, requests: list[tuple], parts: int, key: int, before: int | None
-                 ) -> list[tuple[int, bytes]]:  # fmt: skip
+                 ) -> list[tuple[int, bytes | dict]]:  # fmt: skip
         entry = self._entry(batch)
         entry[0], entry[1], entry[4], entry[5] = requests, parts, key, before
         if before is not None:
             self.after[key, before] = batch
         return self._ready(batch)
 
-    def answers(self, batch: int, answers: list[Answer]) -> list[tuple[int, bytes]]:
+    def answers(self, batch: int, answers: list[Answer]) -> list[tuple[int, bytes | dict]]:
         entry = self._entry(batch)
         entry[2].extend(answers)
         entry[3] += 1
@@ -354,8 +374,8 @@ class Gather:
             entry = self.pending[batch] = [None, None, [], 0, None, None]
         return entry
 
-    def _ready(self, batch: int) -> list[tuple[int, bytes]]:
-        out: list[tuple[int, bytes]] = []
+    def _ready(self, batch: int) -> list[tuple[int, bytes | dict]]:
+        out: list[tuple[int, bytes | dict]] = []
         entry = self.pending.get(batch)
         while entry is not None and entry[0] is not None and entry[3] >= entry[1]:
             key, before = entry[4], entry[5]
@@ -369,7 +389,7 @@ class Gather:
         return out
 
     def _compute(self, requests: list[tuple], answers: list[Answer], held: dict[tuple, tuple]
-                 ) -> list[tuple[int, bytes]]:  # fmt: skip
+                 ) -> list[tuple[int, bytes | dict]]:  # fmt: skip
         by_ref: dict[int, list[tuple]] = {}
         for ref, entries in answers:
             known = by_ref.get(ref)
@@ -395,7 +415,8 @@ class Gather:
                     else:
                         changed[i] = apply_writes(specs[states[i]], changed[i], *write[1:])
                 held[sid, states] = tuple(changed)
-            out.append((ref, pack_values(ranking_values(self.features, request, dependent, held))))
+            values = ranking_values(self.features, request, dependent, held)
+            out.append((ref, pack_values(values) if self.pack else values))
         return out
 
 
@@ -425,12 +446,13 @@ def unpack_values(layout: list[tuple[str, int]], packed: bytes, items: int) -> d
 
 
 class Reassembly:
-    """The router's clickthroughs, in the router's order, each once its (packed) values have arrived."""
+    """The router's clickthroughs, in the router's order, each once its values (packed, or their dict) have
+    arrived."""
 
     def __init__(self, features: FeatureSet) -> None:
         self.layout = value_layout(features)
         self.queue: deque[tuple] = deque()
-        self.values: dict[int, bytes] = {}
+        self.values: dict[int, bytes | dict] = {}
         self.dropped: set[int] = set()
 
     def closed(self, items: Iterable[tuple]) -> Iterator[Clickthrough]:
@@ -442,7 +464,7 @@ class Reassembly:
                 self.queue.append(item)
         return self._ready()
 
-    def computed(self, values: Iterable[tuple[int, bytes]]) -> Iterator[Clickthrough]:
+    def computed(self, values: Iterable[tuple[int, bytes | dict]]) -> Iterator[Clickthrough]:
         for ref, packed in values:
             if ref in self.dropped:
                 self.dropped.discard(ref)
@@ -459,4 +481,6 @@ class Reassembly:
         queue, values = self.queue, self.values
         while queue and queue[0][2] in values:
             _, ranking, ref, interactions = queue.popleft()
-            yield Clickthrough(ranking, unpack_values(self.layout, values.pop(ref), len(ranking.items)), interactions)
+            got = values.pop(ref)
+            got = got if isinstance(got, dict) else unpack_values(self.layout, got, len(ranking.items))
+            yield Clickthrough(ranking, got, interactions)

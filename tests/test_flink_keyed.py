@@ -11,6 +11,7 @@ from feature_ops.routing import bucket_of
 from jobs.embedded import bootstrap_embedded
 from jobs.flink.bootstrap import bootstrap_flink
 from jobs.flink.cluster import LocalCluster
+from jobs.flink.keyed import LOCAL_EXCHANGE
 from jobs.generate import generate
 
 pytestmark = pytest.mark.flink
@@ -52,7 +53,13 @@ def hot_log() -> list[dict]:
     return events
 
 
-def test_a_hot_global_key_written_by_every_interaction_keeps_flink_equal_to_embedded(tmp_path):
+@pytest.mark.parametrize("by_reference", [True, False], ids=["by-reference", "by-value"])
+def test_a_hot_global_key_written_by_every_interaction_keeps_flink_equal_to_embedded(tmp_path, monkeypatch,
+                                                                                   by_reference):  # fmt: skip
+    """By value (``RANKSTREAM_LOCAL_EXCHANGE=0``) a MiniCluster takes the path between TaskManagers: records
+    pickled, answers as writes to the gather's copies."""
+    if not by_reference:
+        monkeypatch.setenv(LOCAL_EXCHANGE, "0")
     (tmp_path / "events").mkdir()
     (tmp_path / "events" / "hot.jsonl").write_text("\n".join(json.dumps(e) for e in hot_log()) + "\n")
     embedded = bootstrap_embedded(config(tmp_path / "embedded", tmp_path / "events", 1))

@@ -89,6 +89,10 @@ class FakeMapState:
         self.calls.append("put_all")
         self.data.update(values)
 
+    def is_empty(self):
+        self.calls.append("is_empty")
+        return not self.data
+
     def remove(self, key):
         self.calls.append("remove")
         self.data.pop(key, None)
@@ -152,6 +156,29 @@ def test_mapstate_store_caches_reads_and_absence():
         None,
     ]
     assert a.calls.count("get") == 2
+
+
+def test_mapstate_store_answers_misses_of_a_namespace_empty_at_first_read_without_mapstate():
+    a = FakeMapState()
+    store = MapStateStore({"a": a}, max_cached=2)
+    assert [store.get("a", "x"), store.getter("a")("y")] == [None, None]
+    store.put("a", "k", 1)
+    store.flush()
+    assert store.get("a", "k") == 1 and store.get("a", "z") is None
+    assert a.calls == ["is_empty", "put_all"]
+    for key in "uvw":  # the cache outgrows max_cached and is dropped: misses ask MapState again
+        store.put("a", key, key)
+    store.flush()
+    assert store.get("a", "k") == 1 and store.getter("a")("nothing") is None
+    assert a.calls[-2:] == ["get", "get"]
+
+
+def test_mapstate_store_asks_mapstate_for_misses_of_a_restored_namespace():
+    a = FakeMapState()
+    a.data = {"k": 5}
+    store = MapStateStore({"a": a})
+    assert [store.getter("a")("k"), store.get("a", "x"), store.get("a", "x")] == [5, None, None]
+    assert a.calls == ["is_empty", "get", "get"]
 
 
 def test_mapstate_store_items_merge_cache_over_state():

@@ -138,6 +138,25 @@ def test_a_gather_key_gets_records_once_then_only_the_writes_it_lacks(tmp_path):
     assert len(full[0][1][0]) == 3  # more writes than the log keeps: the records again
 
 
+def test_a_gather_key_given_records_by_reference_gets_records_again_when_it_goes_by_value(tmp_path):
+    config = parse_config({**EXAMPLE, "bootstrap": {**EXAMPLE["bootstrap"], "workdir": str(tmp_path)}}, env={})
+    features, store, snapshots = RouterEngine(config, MemoryStore()).features, MemoryStore(), Snapshots()
+    state = "global_item_click_count"
+    read = (0, [("i1", (state,))])
+
+    def write(n):
+        return (state, "i1", n, 1_600_000_000_000 + n)
+
+    apply_ops(features, store, [write(1), read], snapshots, to=0)
+    by_reference = apply_ops(features, store, [write(2), read, read], snapshots, to=0, full=True)
+    record = store.get(features.namespaces[state], "i1")
+    assert by_reference == [(0, [("i1", (state,), (record,))])] * 2  # every read, the live record itself
+    assert by_reference[0][1][0][2][0] is record
+    again = apply_ops(features, store, [write(3), read], snapshots, to=0)
+    assert again == [(0, [("i1", (state,), (store.get(features.namespaces[state], "i1"),))])]  # no delta
+    assert apply_ops(features, store, [write(4), read], None) == apply_ops(features, store, [read], None, full=True)
+
+
 def test_packed_values_and_pickled_rankings_round_trip(tmp_path):
     from feature_ops.events import RankingEvent, RankItem
     from feature_ops.routing import pack_values, unpack_values

@@ -110,7 +110,8 @@ def _run_on(cluster, config: Config, stage: Path, plan, restore_from: str | None
     namespaces = Engine(config, MemoryStore()).namespaces
     factory = KeyedBootstrapFactory(config, str(stage), plan)
     control = str(stage / "flink-control")
-    engine_stream(env, plan.paths, control, factory, namespaces, host_uid=HOST_UID, batch_size=batch_size).map(lambda x: x).name("sink")
+    (engine_stream(env, plan.paths, control, factory, namespaces, host_uid=HOST_UID, batch_size=batch_size)
+     .map(lambda x: x).name("sink").set_parallelism(1))  # chained to the rows operator: no Python thread of its own
     savepoints = savepoint_dir(workdir) if is_s3(workdir) else str(stage / "savepoint")
     return run_to_savepoint(env, "rankstream-bootstrap", control, savepoints, plan.total, report)
 

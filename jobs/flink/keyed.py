@@ -12,10 +12,16 @@ per batch (never one per write). Buckets reach their subtask over one channel fr
 every bucket applies its writes and answers its reads in input order at any P. Only Python memory holds a
 batch between the router and the sink (gather parts, values waiting for their clickthrough): the bootstrap's
 savepoint is taken once the sink has written everything, when nothing is in flight.
+
+Between operators in one interpreter (a TaskManager's, ``jobs.flink.local``) a record goes by reference and
+only its marker crosses the JVM; a gather key there gets its answers as the records themselves, so it keeps no
+copies to update. At P = 1 (one interpreter) nothing is pickled but the markers; across TaskManagers records
+go by value, and the answers as writes to apply to the gather's copies (``Snapshots``).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -48,6 +54,7 @@ from feature_ops.routing import (
 from feature_ops.store import MemoryStore
 from jobs.embedded import relax_gc
 from jobs.flink.host import Batcher, engine_error, signal_done
+from jobs.flink.local import Exchange
 from jobs.flink.store import MapStateStore
 from jobs.flink.timed_batcher import timed_batches
 
@@ -110,8 +117,11 @@ def subtask_index(runtime_context: RuntimeContext) -> int:
 class RouterHost(KeyedProcessFunction):
     """Keyed by the batcher's single shard: the router, its sessions and item fields in MapState."""
 
-    def __init__(self, factory: KeyedFactory, bucket_keys: list[int], gather_keys: list[int]) -> None:
+    def __init__(self, factory: KeyedFactory, bucket_keys: list[int], gather_keys: list[int], owners: list[int],
+                 exchange: Exchange) -> None:  # fmt: skip
         self.factory, self.bucket_keys, self.gather_keys = factory, bucket_keys, gather_keys
+        self.owners, self.exchange = owners, exchange
+        """Bucket -> the state subtask owning it; records to operators in this interpreter go by reference."""
 
     def open(self, runtime_context: RuntimeContext) -> None:
         relax_gc()
@@ -137,8 +147,8 @@ class RouterHost(KeyedProcessFunction):
         self.store.flush()
         self.batches += 1
         to = self.gather_keys[self.batches % len(self.gather_keys)]
-        keys = self.bucket_keys
-        records = [(ROWS, r) if r[0] in "CF" else Row(keys[r[1]], r)
+        keys, owners, send = self.bucket_keys, self.owners, self.exchange.send
+        records = [(ROWS, send("rows", 0, r)) if r[0] in "CF" else Row(keys[r[1]], send("state", owners[r[1]], r))
                    for r in routed_records(self.router.engine, first, lines is None, to, self.before)]  # fmt: skip
         self.router.busy += time.perf_counter() - started
         yield from records
@@ -170,8 +180,14 @@ def routed_records(engine: RouterEngine, batch: int, final: bool, to: int, befor
 class StateHost(KeyedProcessFunction):
     """Keyed by bucket: the feature state of the bucket's scope ids in one MapState per namespace."""
 
-    def __init__(self, config: Config, listener: Any = None) -> None:
-        self.config, self.listener = config, listener
+    def __init__(self, config: Config, exchange: Exchange, gather_owners: dict[int, int], listener: Any = None
+                 ) -> None:  # fmt: skip
+        self.config, self.listener, self.exchange = config, listener, exchange
+        self.gather_owners = gather_owners
+        """Gather key -> its subtask. A gather subtask in this interpreter (slot sharing puts the one of the
+        same index there) gets records by reference (``apply_ops(full=True)``); the others get what their copies
+        lack (``Snapshots``), for which the buckets log their writes when some gather subtask has another
+        index (without a log, records by value)."""
 
     def open(self, runtime_context: RuntimeContext) -> None:
         relax_gc()
@@ -182,62 +198,80 @@ class StateHost(KeyedProcessFunction):
         self.stores: dict[int, tuple[MapStateStore, Snapshots]] = {}
         self.subtask, self.received = subtask_index(runtime_context), 0
         """This subtask's index and the writes and reads it has applied (the test of the spread reads them)."""
+        self.exchange.open("state", self.subtask)
+        self.logs = any(owner != self.subtask for owner in self.gather_owners.values())
+
+    def close(self) -> None:
+        self.exchange.close()
 
     def process_element(self, record: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[tuple]:
-        _, bucket, batch, ops, final_clock, gather, to = record
+        _, bucket, batch, ops, final_clock, gather, to = self.exchange.receive(record)
         self.received += len(ops)
         held = self.stores.get(bucket)
         if held is None:
-            held = self.stores[bucket] = (MapStateStore(self.states), Snapshots())
-        store = held[0]
-        answers = apply_ops(self.features, store, ops, held[1], to)
+            held = self.stores[bucket] = (MapStateStore(self.states), Snapshots() if self.logs else None)
+        store, owner = held[0], self.gather_owners[to]
+        answers = apply_ops(self.features, store, ops, held[1], to, self.exchange.local("gather", owner))
         if self.listener is not None:
             self.listener(self.features, store, ops)
         store.flush()
+        send = self.exchange.send
         if gather is not None:
-            yield Row(to, ("G", to, batch, *gather))
+            yield Row(to, send("gather", owner, ("G", to, batch, *gather)))
         if answers is not None:
-            yield Row(to, ("A", to, batch, answers))
+            yield Row(to, send("gather", owner, ("A", to, batch, answers)))
         if final_clock is not None:
-            yield ROWS, ("L", latest_records(self.features, store, final_clock), self.subtask, self.received)
+            latest = latest_records(self.features, store, final_clock)
+            yield ROWS, send("rows", 0, ("L", latest, self.subtask, self.received))
 
 
 class GatherHost(KeyedProcessFunction):
     """Keyed by gather key (one per subtask, ``gather_keys``): a batch's read requests and answers -> its
     rankings' values."""
 
-    def __init__(self, config: Config) -> None:
-        self.config = config
+    def __init__(self, config: Config, exchange: Exchange) -> None:
+        self.config, self.exchange = config, exchange
 
     def open(self, runtime_context: RuntimeContext) -> None:
         relax_gc()
         self.gather = Gather(FeatureSet(self.config.all_features))
+        self.exchange.open("gather", subtask_index(runtime_context))
+
+    def close(self) -> None:
+        self.exchange.close()
 
     def process_element(self, record: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[tuple]:
+        record = self.exchange.receive(record)
+        self.gather.pack = not self.exchange.local("rows", 0)
         if record[0] == "G":
             values = self.gather.requests(record[2], record[3], record[4], record[1], record[5])
         else:
             values = self.gather.answers(record[2], record[3])
         if values:
-            yield "V", values
+            yield self.exchange.send("rows", 0, ("V", values))
 
 
 class SinkHost(FlatMapFunction):
     """Parallelism 1: clickthroughs in router order as their values arrive; at the end (the router's ``F``
     and every bucket's latest records) the job's sink finishes and ``done_file`` signals completion."""
 
-    def __init__(self, factory: KeyedFactory, done_file: str | None) -> None:
-        self.factory, self.done_file = factory, done_file
+    def __init__(self, factory: KeyedFactory, done_file: str | None, exchange: Exchange) -> None:
+        self.factory, self.done_file, self.exchange = factory, done_file, exchange
 
     def open(self, runtime_context: RuntimeContext) -> None:
         relax_gc()
+        self.exchange.open("rows", 0)
         self.sink = self.factory.sink()
         self.reassembly = Reassembly(FeatureSet(self.factory.config.all_features))
         self.latest: list[list] = []
         self.subtasks: dict[int, int] = {}
         self.final = False
 
+    def close(self) -> None:
+        self.exchange.close()
+
     def flat_map(self, record: tuple) -> Iterator[Any]:
+        record = self.exchange.receive(record)
         tag = record[0]
         if tag == "C":
             ready = self.reassembly.closed(record[1])
@@ -315,11 +349,25 @@ def gather_keys(parallelism: int, keys: list[int]) -> list[int]:
     return [keys[group] for group in first]
 
 
+def owners(parallelism: int) -> list[int]:
+    """Per bucket (= key group, ``bucket_keys``), the index of the subtask owning it at ``parallelism``."""
+    ranges = get_gateway().jvm.org.apache.flink.runtime.state.KeyGroupRangeAssignment
+    return [ranges.computeOperatorIndexForKeyGroup(BUCKETS, parallelism, group) for group in range(BUCKETS)]
+
+
+LOCAL_EXCHANGE = "RANKSTREAM_LOCAL_EXCHANGE"
+"""Set to 0 to send every record between the graph's operators by value, even inside one interpreter."""
+
+
 def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None, *, batch_size: int,
                 uid: str, linger_ms: int | None = None) -> DataStream:  # fmt: skip
     """Lines (in input order) -> the keyed graph above; returns the sink's (empty) output stream. With
     ``linger_ms`` (the update job) batches also close that long after their first line (``timed_batches``)."""
     pickled, keys = Types.PICKLED_BYTE_ARRAY(), bucket_keys()
+    parallelism = max(lines.get_execution_environment().get_parallelism(), 1)
+    owner = owners(parallelism)
+    exchange = Exchange(os.environ.get(LOCAL_EXCHANGE, "1") != "0")
+    gathers = gather_keys(parallelism, keys)
     if linger_ms is None:
         batches = _keyed(lines.flat_map(KeyedBatcher(batch_size), output_type=KEYED).name("batcher").uid("batcher")
                          .set_parallelism(1))  # fmt: skip
@@ -327,24 +375,24 @@ def keyed_graph(lines: DataStream, factory: KeyedFactory, done_file: str | None,
         batches = timed_batches(lines, batch_size, linger_ms).key_by(_shard, key_type=Types.INT())
     routed = (
         batches
-        .process(RouterHost(factory, keys, gather_keys(max(lines.get_execution_environment().get_parallelism(), 1), keys)),
-                 output_type=KEYED).name("router").uid(f"{uid}-router")
-        .set_parallelism(1).set_max_parallelism(BUCKETS)
+        .process(RouterHost(factory, keys, gathers, owner, exchange), output_type=KEYED)
+        .name("router").uid(f"{uid}-router").set_parallelism(1).set_max_parallelism(BUCKETS)
     )
 
     parts = (
         _keyed(routed)
-        .process(StateHost(factory.config, factory.state_listener()), output_type=KEYED).name("feature-state")
+        .process(StateHost(factory.config, exchange, {key: owner[keys.index(key)] for key in gathers},
+                           factory.state_listener()), output_type=KEYED).name("feature-state")
         .uid(f"{uid}-bucket-state").set_max_parallelism(BUCKETS)
     )
     values = (
         _keyed(parts)
-        .process(GatherHost(factory.config), output_type=pickled).name("gather").uid(f"{uid}-gather")
+        .process(GatherHost(factory.config, exchange), output_type=pickled).name("gather").uid(f"{uid}-gather")
         .set_max_parallelism(BUCKETS)
     )
     return (
         routed.get_side_output(ROWS).set_parallelism(1)  # PyFlink maps side outputs: keep the router's order
         .union(parts.get_side_output(ROWS), values)
-        .flat_map(SinkHost(factory, done_file), output_type=pickled).name("rows").uid(f"{uid}-sink")
+        .flat_map(SinkHost(factory, done_file, exchange), output_type=pickled).name("rows").uid(f"{uid}-sink")
         .set_parallelism(1)
     )

@@ -6,7 +6,7 @@ pyflink (the MapStates are duck-typed), so it is unit-tested without a cluster.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 _ABSENT = object()  # cached: known to be absent (missing in state, or deleted)
@@ -17,6 +17,7 @@ class MapStateLike(Protocol):
     """The subset of pyflink's ``MapState`` that ``MapStateStore`` uses."""
 
     def get(self, key: str) -> Any: ...
+    def is_empty(self) -> bool: ...
     def put_all(self, values: dict[str, Any]) -> None: ...
     def remove(self, key: str) -> None: ...
     def items(self) -> Iterable[tuple[str, Any]]: ...
@@ -35,6 +36,10 @@ class MapStateStore:
     state is complete at record boundaries and the cache is only an accelerator: after
     a restore it starts empty and everything is read back from MapState. A namespace's
     cache is dropped at flush once it holds more than ``max_cached`` keys.
+
+    A namespace whose MapState was empty when first read (``is_empty``, one JNI call) is complete in
+    the cache until it is dropped: a miss there is an absent key without asking MapState (a fresh
+    bootstrap's every new scope id).
     """
 
     def __init__(self, states: Mapping[str, MapStateLike], max_cached: int = 500_000):
@@ -42,6 +47,9 @@ class MapStateStore:
         self._cache: dict[str, dict[str, Any]] = {ns: {} for ns in self._states}
         self._dirty: dict[str, set[str]] = {ns: set() for ns in self._states}
         self._max_cached = max_cached
+        self._checked: set[str] = set()
+        self._complete: set[str] = set()
+        """Namespaces whose emptiness was checked; those whose every stored key is in the cache."""
 
     def _cache_of(self, namespace: str) -> dict[str, Any]:
         try:
@@ -53,10 +61,31 @@ class MapStateStore:
         cache = self._cache_of(namespace)
         value = cache.get(key, _MISSING)
         if value is _MISSING:
-            value = self._states[namespace].get(key)
-            cache[key] = _ABSENT if value is None else value
-            return value
+            return self._miss(namespace, cache, key)
         return None if value is _ABSENT else value
+
+    def _miss(self, namespace: str, cache: dict[str, Any], key: str) -> Any:
+        if namespace not in self._checked:
+            self._checked.add(namespace)
+            if self._states[namespace].is_empty():
+                self._complete.add(namespace)
+        if namespace in self._complete:
+            return None
+        value = self._states[namespace].get(key)
+        cache[key] = _ABSENT if value is None else value
+        return value
+
+    def getter(self, namespace: str) -> Callable[[str], Any]:
+        """``get(namespace, ·)`` without the namespace lookup, valid until the next ``flush()``."""
+        cache, miss = self._cache_of(namespace), self._miss
+
+        def get(key: str) -> Any:
+            value = cache.get(key, _MISSING)
+            if value is _MISSING:
+                return miss(namespace, cache, key)
+            return None if value is _ABSENT else value
+
+        return get
 
     def put(self, namespace: str, key: str, value: Any) -> None:
         self._cache_of(namespace)[key] = _ABSENT if value is None else value
@@ -83,6 +112,7 @@ class MapStateStore:
                 dirty.clear()
             if len(self._cache[namespace]) > self._max_cached:
                 self._cache[namespace] = {}
+                self._complete.discard(namespace)
 
     def _flush_namespace(self, namespace: str, dirty: set[str]) -> None:
         cache, state = self._cache[namespace], self._states[namespace]
