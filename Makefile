@@ -6,6 +6,7 @@ BIN        := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 SAMPLE     := out/ranklens
 CONFIG     := examples/ranklens/config.yml
+SCALING    := out/bench/scaling-sample
 
 .PHONY: install system-deps test lint demo bootstrap-local bench clean jars demo-streaming
 K8S_TEST   := .cache/k8s-test
@@ -79,6 +80,9 @@ lint: install
 $(SAMPLE)/events/events.jsonl.gz: | $(VENV)/.installed
 	$(BIN)/rankstream generate --out $(SAMPLE)
 
+$(SCALING)/events/events.jsonl.gz: | $(VENV)/.installed
+	$(BIN)/rankstream generate --out $(SCALING) --users 4000 --rankings 32000
+
 bootstrap-local: install $(SAMPLE)/events/events.jsonl.gz  ## PyFlink bootstrap of the sample on a local MiniCluster
 	$(BIN)/rankstream bootstrap $(CONFIG) --engine flink
 
@@ -91,10 +95,10 @@ demo: install $(SAMPLE)/events/events.jsonl.gz  ## generate -> validate -> boots
 demo-streaming: install $(SAMPLE)/events/events.jsonl.gz  ## Kafka + Redis on loopback: bootstrap -> update -> /rank sees a new click
 	$(PY) examples/demo_streaming.py --config $(CONFIG)
 
-bench: install $(SAMPLE)/events/events.jsonl.gz  ## every benchmark, one JSON line per figure
+bench: install $(SAMPLE)/events/events.jsonl.gz $(SCALING)/events/events.jsonl.gz  ## every benchmark, one JSON line per figure
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/bench_bootstrap.py
-	$(PY) bench/bench_scaling.py
+	$(PY) bench/bench_scaling.py --events $(SCALING)/events
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_quality.py
 	$(PY) bench/bench_api.py

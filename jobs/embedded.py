@@ -45,7 +45,8 @@ class BootstrapResult:
     job_seconds: float | None = None
     """Flink: from submitting the job to its savepoint (``seconds`` adds planning, JVM and cluster start)."""
     router_seconds: float | None = None
-    """Flink: the router's busy time, the serial part of the keyed graph."""
+    """Flink: the router's CPU seconds, with ``rows_seconds`` (the rows operator's) the keyed graph's serial part."""
+    rows_seconds: float | None = None
 
     @property
     def events_per_s(self) -> float:

@@ -1,8 +1,11 @@
 """Records between operators in one interpreter go by reference (``jobs.flink.local``)."""
 
 import pickle
+import sys
 
-from jobs.flink.local import MARK, Exchange
+import pytest
+
+from jobs.flink.local import MARK, SWITCH_INTERVAL, Exchange, share_interpreter
 
 
 def copy(exchange: Exchange) -> Exchange:
@@ -46,3 +49,12 @@ def test_graphs_do_not_share_inboxes_and_a_disabled_exchange_sends_by_value():
     record = ("F",)
     assert not off.local("rows", 0) and off.send("rows", 0, record) is record
     assert receiver.receive(record) is record
+
+
+def test_operators_sharing_an_interpreter_hand_the_gil_over_every_50_ms_not_5():
+    before = sys.getswitchinterval()
+    try:
+        share_interpreter()
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL) == 0.05
+    finally:
+        sys.setswitchinterval(before)

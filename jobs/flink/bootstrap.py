@@ -122,4 +122,4 @@ def _result(root: Path, savepoint: str, seconds: float) -> BootstrapResult:
     rejects = Rejects.from_dict(stats["rejects"])
     return BootstrapResult("flink", stats["events"], seconds, stats["rows"], stats["values"], rejects,
                            stats["stats"], savepoint, subtasks={int(k): v for k, v in stats.get("subtasks", {}).items()},
-                           router_seconds=stats.get("router_seconds"))  # fmt: skip
+                           router_seconds=stats.get("router_seconds"), rows_seconds=stats.get("rows_seconds"))  # fmt: skip

@@ -52,9 +52,8 @@ from feature_ops.routing import (
     merge_latest,
 )
 from feature_ops.store import MemoryStore
-from jobs.embedded import relax_gc
 from jobs.flink.host import Batcher, engine_error, signal_done
-from jobs.flink.local import Exchange
+from jobs.flink.local import Exchange, share_interpreter
 from jobs.flink.store import MapStateStore
 from jobs.flink.timed_batcher import timed_batches
 
@@ -64,7 +63,8 @@ class KeyedRouter(ABC):
 
     engine: RouterEngine
     busy: float = 0.0
-    """Seconds the router host has spent on this router's batches: the graph's serial part (set by the host)."""
+    """CPU seconds the router host has spent on this router's batches (its thread's, so not the time it waited
+    for the shared GIL): the graph's serial part (set by the host)."""
 
     @abstractmethod
     def process_batch(self, first: int, lines: list[str]) -> None: ...
@@ -75,6 +75,9 @@ class KeyedRouter(ABC):
 
 class KeyedSink(ABC):
     """A job's sink: every clickthrough in router order, then the latest state records and the end."""
+
+    busy: float = 0.0
+    """CPU seconds the rows operator has spent up to ``finish``: with the router's, the graph's serial part."""
 
     @abstractmethod
     def add(self, clickthrough) -> None: ...
@@ -124,7 +127,7 @@ class RouterHost(KeyedProcessFunction):
         """Bucket -> the state subtask owning it; records to operators in this interpreter go by reference."""
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        relax_gc()
+        share_interpreter()
         self.batches = 0
         self.before: dict[int, int] = {}
         """Gather key -> the last batch whose requests went to it."""
@@ -134,11 +137,11 @@ class RouterHost(KeyedProcessFunction):
 
     def process_element(self, batch, ctx: KeyedProcessFunction.Context) -> Iterator[tuple]:
         _, first, lines = batch
-        started = time.perf_counter()
+        started = time.thread_time()
         try:
             if lines is None:
                 self.router.engine.flush()
-                self.router.busy += time.perf_counter() - started
+                self.router.busy += time.thread_time() - started
                 self.router.finish()
             else:
                 self.router.process_batch(first, lines)
@@ -150,7 +153,7 @@ class RouterHost(KeyedProcessFunction):
         keys, owners, send = self.bucket_keys, self.owners, self.exchange.send
         records = [(ROWS, send("rows", 0, r)) if r[0] in "CF" else Row(keys[r[1]], send("state", owners[r[1]], r))
                    for r in routed_records(self.router.engine, first, lines is None, to, self.before)]  # fmt: skip
-        self.router.busy += time.perf_counter() - started
+        self.router.busy += time.thread_time() - started
         yield from records
 
 
@@ -190,7 +193,7 @@ class StateHost(KeyedProcessFunction):
         index (without a log, records by value)."""
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        relax_gc()
+        share_interpreter()
         self.features = FeatureSet(self.config.all_features)
         self.states = _map_states(runtime_context, list(self.features.namespaces.values()))
         if self.listener is not None:
@@ -233,7 +236,7 @@ class GatherHost(KeyedProcessFunction):
         self.config, self.exchange = config, exchange
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        relax_gc()
+        share_interpreter()
         self.gather = Gather(FeatureSet(self.config.all_features))
         self.exchange.open("gather", subtask_index(runtime_context))
 
@@ -259,7 +262,7 @@ class SinkHost(FlatMapFunction):
         self.factory, self.done_file, self.exchange = factory, done_file, exchange
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        relax_gc()
+        share_interpreter()
         self.exchange.open("rows", 0)
         self.sink = self.factory.sink()
         self.reassembly = Reassembly(FeatureSet(self.factory.config.all_features))
@@ -271,6 +274,7 @@ class SinkHost(FlatMapFunction):
         self.exchange.close()
 
     def flat_map(self, record: tuple) -> Iterator[Any]:
+        started = time.thread_time()
         record = self.exchange.receive(record)
         tag = record[0]
         if tag == "C":
@@ -286,6 +290,7 @@ class SinkHost(FlatMapFunction):
                 self.final = True
         for clickthrough in ready:
             self.sink.add(clickthrough)
+        self.sink.busy += time.thread_time() - started
         if self.final and len(self.latest) == BUCKETS and not self.reassembly.waiting:
             self.sink.finish(merge_latest(self.latest), dict(sorted(self.subtasks.items())))
             self.final, self.latest = False, []

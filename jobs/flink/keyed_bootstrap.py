@@ -60,7 +60,7 @@ class BootstrapSink(KeyedSink):
         values = write_values(self.root, self.features, latest)
         stats = json.loads((self.root / ROUTER_STATS).read_text())
         (self.root / ROUTER_STATS).unlink()
-        stats.update(rows=rows, values=values, subtasks={str(k): v for k, v in subtasks.items()})
+        stats.update(rows=rows, values=values, subtasks={str(k): v for k, v in subtasks.items()}, rows_seconds=self.busy)
         (self.root / STATS_FILE).write_text(json.dumps(stats))
 
 

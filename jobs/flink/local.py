@@ -17,11 +17,27 @@ taken when nothing is, and aligned checkpoints (the update job's) never store re
 from __future__ import annotations
 
 import itertools
+import sys
 import uuid
 from typing import Any
 
+from jobs.embedded import relax_gc
+
 MARK = "@"
 """The tag of a marker record: ``(MARK, number)``."""
+
+SWITCH_INTERVAL = 0.05
+"""Seconds a thread holds the shared GIL before it must offer it to a waiting one (CPython's default: 0.005)."""
+
+
+def share_interpreter() -> None:
+    """Settings for an interpreter all the Python operator threads of a TaskManager share (an operator's
+    ``open``): ``relax_gc``, and a GIL switch interval of 50 ms rather than 5, so a thread mostly runs a record
+    to its end or to its next call into the JVM instead of being made to hand the GIL over mid-record (the
+    keyed graph at P = 1 on four times the sample: 11-19% more events/s in four alternated pairs of runs)."""
+    relax_gc()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+
 
 _INBOXES: dict[tuple[str, str, int], dict[int, Any]] = {}
 _NUMBERS = itertools.count()
