@@ -37,6 +37,16 @@ def test_markers_keep_their_records_apart_and_in_any_order():
     assert [receiver.receive(second), receiver.receive(first)] == [("C", 2), ("C", 1)]
 
 
+def test_a_failed_attempt_closing_late_leaves_the_inbox_of_the_attempt_that_replaced_it():
+    graph = Exchange()
+    failed, restarted, sender = copy(graph), copy(graph), copy(graph)
+    failed.open("gather", 1)
+    restarted.open("gather", 1)
+    failed.close()
+    marker = sender.send("gather", 1, ("G", 7))
+    assert marker[0] == MARK and restarted.receive(marker) == ("G", 7)
+
+
 def test_graphs_do_not_share_inboxes_and_a_disabled_exchange_sends_by_value():
     one, other = Exchange(), Exchange()
     receiver = copy(one)

@@ -58,8 +58,9 @@ class Exchange:
             _INBOXES[self.key] = self.inbox
 
     def close(self) -> None:
-        if self.key is not None:
-            _INBOXES.pop(self.key, None)
+        """Unregister this operator's inbox, unless a newer attempt of the same subtask registered its own."""
+        if self.key is not None and _INBOXES.get(self.key) is self.inbox:
+            del _INBOXES[self.key]
 
     def local(self, role: str, subtask: int) -> bool:
         """Whether ``send(role, subtask, ...)`` passes records by reference now."""
