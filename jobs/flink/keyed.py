@@ -198,7 +198,7 @@ class StateHost(KeyedProcessFunction):
         self.states = _map_states(runtime_context, list(self.features.namespaces.values()))
         if self.listener is not None:
             self.listener.open()
-        self.stores: dict[int, tuple[MapStateStore, Snapshots]] = {}
+        self.stores: dict[int, tuple[MapStateStore, Snapshots | None]] = {}
         self.subtask, self.received = subtask_index(runtime_context), 0
         """This subtask's index and the writes and reads it has applied (the test of the spread reads them)."""
         self.exchange.open("state", self.subtask)
