@@ -266,7 +266,6 @@ def apply_ops(features: FeatureSet, store: Store, ops: Iterable, snapshots: Snap
     else:
         answer = snapshots.answer
     getters: dict[tuple[str, ...], list[Callable[[str], Any]]] = {}
-    lookup = getattr(store, "getter", None) or (lambda ns: partial(get, ns))
     answers: list[Answer] = []
     reads = False
     for op in ops:
@@ -290,7 +289,7 @@ def apply_ops(features: FeatureSet, store: Store, ops: Iterable, snapshots: Snap
                 for sid, states in keys:
                     gets = getters.get(states)
                     if gets is None:
-                        gets = getters[states] = [lookup(namespaces[state]) for state in states]
+                        gets = getters[states] = [store.getter(namespaces[state]) for state in states]
                     entries.append((sid, states, tuple([g(sid) for g in gets])))
             else:
                 entries = [e for sid, states in keys if (e := answer(store, namespaces, sid, states, to)) is not None]

@@ -7,12 +7,16 @@ The Flink host implements the same protocol over keyed MapState.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 
 class Store(Protocol):
     def get(self, namespace: str, key: str) -> Any | None: ...
+
+    def getter(self, namespace: str) -> Callable[[str], Any | None]:
+        """``get(namespace, ·)`` bound to one namespace, for reading many keys of it."""
+        ...
 
     def put(self, namespace: str, key: str, value: Any) -> None: ...
 

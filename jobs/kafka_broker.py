@@ -11,11 +11,10 @@ from __future__ import annotations
 import base64
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
-from serving.testing import free_port
+from serving.testing import free_port, started
 
 JARS = Path(__file__).resolve().parents[1] / ".jars" / "kafka-broker"
 CONF = Path(__file__).resolve().parents[1] / "flink-conf" / "kafka-broker"
@@ -67,12 +66,10 @@ class KafkaBroker:
         self.process = subprocess.Popen(self._java("kafka.Kafka", str(props), heap="-Xmx512m"), stdout=log,
                                         stderr=subprocess.STDOUT)  # fmt: skip
         log.close()
-        deadline = time.monotonic() + timeout
-        while b"Kafka Server started" not in (self.dir / "kafka.log").read_bytes():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"Kafka broker did not start on port {self.port}: see {self.dir / 'kafka.log'}")
-            time.sleep(0.2)
+        if not started(self.process, lambda: b"Kafka Server started" in (self.dir / "kafka.log").read_bytes(),
+                       timeout, 0.2):  # fmt: skip
+            self.stop()
+            raise RuntimeError(f"Kafka broker did not start on port {self.port}: see {self.dir / 'kafka.log'}")
         return self
 
     def stop(self) -> None:

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 MISSING = "redis-server not found: run `make install`"
@@ -22,6 +23,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def started(process: subprocess.Popen, ready: Callable[[], bool], timeout: float, interval: float) -> bool:
+    """Wait until ``ready()`` (the server answers): False once ``process`` has exited or ``timeout`` passed."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
 
 
 class RedisServer:
@@ -42,12 +53,9 @@ class RedisServer:
             "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log"),
         ]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while not self._answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"redis-server did not start on port {self.port}: see {self.dir / 'redis.log'}")
-            time.sleep(0.02)
+        if not started(self.process, self._answers, timeout, 0.02):
+            self.stop()
+            raise RuntimeError(f"redis-server did not start on port {self.port}: see {self.dir / 'redis.log'}")
         return self
 
     def stop(self) -> None:
@@ -131,12 +139,9 @@ class MotoServer:
     def start(self, timeout: float = 20.0) -> MotoServer:
         self.process = subprocess.Popen([self.binary, "-H", self.host, "-p", str(self.port)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while not self._answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"moto_server did not start on port {self.port}")
-            time.sleep(0.05)
+        if not started(self.process, self._answers, timeout, 0.05):
+            self.stop()
+            raise RuntimeError(f"moto_server did not start on port {self.port}")
         return self
 
     def require_auth(self, after: float = 0) -> None:

@@ -15,7 +15,7 @@ from feature_ops.featureset import FeatureSet
 from serving.errors import StoreUnavailable
 from serving.redis_store import RedisValueStore
 from serving.store import KeyLayout, MemoryValueStore, open_store, ttl_items
-from serving.testing import RedisServer, free_port
+from serving.testing import RedisServer, free_port, started
 
 pytestmark = pytest.mark.redis
 
@@ -234,3 +234,21 @@ def test_open_store_picks_the_implementation():
     raw = {**CONFIG, "inference": {**CONFIG["inference"], "state": {"type": "redis", "port": 1, "prefix": "x"}}}
     store = open_store(parse_config(raw, env={}).inference.state)
     assert isinstance(store, RedisValueStore) and store.stream == "x@feedback" and store.name == "redis localhost:1/0"
+
+
+def test_a_test_server_counts_as_started_once_it_answers_and_not_after_it_exits_or_times_out(tmp_path):
+    import subprocess
+    import sys
+
+    flag = tmp_path / "up"
+    writer = subprocess.Popen([sys.executable, "-c", f"import time, pathlib; time.sleep(0.2); pathlib.Path({str(flag)!r}).touch(); time.sleep(30)"])  # fmt: skip
+    try:
+        assert started(writer, flag.exists, timeout=10, interval=0.02)
+        assert not started(writer, lambda: False, timeout=0.2, interval=0.02)  # alive, never answers: timeout
+    finally:
+        writer.kill()
+        writer.wait()
+    quitter = subprocess.Popen([sys.executable, "-c", "pass"])
+    began = time.monotonic()
+    assert not started(quitter, lambda: False, timeout=30, interval=0.02)  # exited: no need to wait out 30 s
+    assert time.monotonic() - began < 10

@@ -47,9 +47,8 @@ class MapStateStore:
         self._cache: dict[str, dict[str, Any]] = {ns: {} for ns in self._states}
         self._dirty: dict[str, set[str]] = {ns: set() for ns in self._states}
         self._max_cached = max_cached
-        self._checked: set[str] = set()
-        self._complete: set[str] = set()
-        """Namespaces whose emptiness was checked; those whose every stored key is in the cache."""
+        self._complete: dict[str, bool] = {}
+        """Namespace -> whether its every stored key is in the cache (absent: not checked yet)."""
 
     def _cache_of(self, namespace: str) -> dict[str, Any]:
         try:
@@ -65,11 +64,10 @@ class MapStateStore:
         return None if value is _ABSENT else value
 
     def _miss(self, namespace: str, cache: dict[str, Any], key: str) -> Any:
-        if namespace not in self._checked:
-            self._checked.add(namespace)
-            if self._states[namespace].is_empty():
-                self._complete.add(namespace)
-        if namespace in self._complete:
+        complete = self._complete.get(namespace)
+        if complete is None:
+            complete = self._complete[namespace] = self._states[namespace].is_empty()
+        if complete:
             return None
         value = self._states[namespace].get(key)
         cache[key] = _ABSENT if value is None else value
@@ -112,7 +110,7 @@ class MapStateStore:
                 dirty.clear()
             if len(self._cache[namespace]) > self._max_cached:
                 self._cache[namespace] = {}
-                self._complete.discard(namespace)
+                self._complete[namespace] = False
 
     def _flush_namespace(self, namespace: str, dirty: set[str]) -> None:
         cache, state = self._cache[namespace], self._states[namespace]
