@@ -125,15 +125,14 @@ def ceiling_seconds(p: int, records: int, loops: int, root: Path) -> float:
          .name("burn"))  # fmt: skip
         return env.execute("rankstream-ceiling").get_net_runtime() / 1000
 
-    warmup = max(records // 10, 128)
+    def warm(env) -> float:
+        run(env, max(records // 10, 128))
+        return run(env, records)
+
     if p == 1:
-        env = create_env(flink_configuration(parallelism=1))
-        run(env, warmup)
-        return run(env, records)
+        return warm(create_env(flink_configuration(parallelism=1)))
     with LocalCluster(p, root) as cluster:
-        env = cluster.environment(flink_configuration(parallelism=p, rest_port=cluster.rest_port))
-        run(env, warmup)
-        return run(env, records)
+        return warm(cluster.environment(flink_configuration(parallelism=p, rest_port=cluster.rest_port)))
 
 
 def with_bootstrap(config, **update):

@@ -80,8 +80,3 @@ class Exchange:
         if record[0] == MARK:
             return self.inbox.pop(record[1])  # type: ignore[union-attr]
         return record
-
-    @property
-    def waiting(self) -> int:
-        """Records parked in this receiver's inbox whose markers have not arrived yet."""
-        return 0 if self.inbox is None else len(self.inbox)
