@@ -203,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "embedded: one process, no savepoint")
     p.add_argument("--parallelism", type=positive,
                    help="override bootstrap.parallelism; 1 runs on a local MiniCluster, N > 1 on a local "
-                        "cluster of N one-slot TaskManagers started and stopped for the run")
+                        "cluster of N one-slot TaskManagers started and stopped for the run (on one 2-core machine "
+                        "2 is not faster than 1 yet: README, The Flink bootstrap)")
     p.set_defaults(func=cmd_bootstrap)
 
     p = sub.add_parser("upload", help="write the bootstrap's latest feature values into Redis (inference.state)")
