@@ -8,7 +8,9 @@ Prints one JSON line per figure, all from the same run:
   graph), on today's engine code, in a MiniCluster;
 * ``{"bench": "flink_scaling", "parallelism": p, "taskmanagers": t, "events_per_s": x, "speedup": x / x1,
   "per_core_vs_single_shard": x / t / x0, "serial_share": (router + rows operator CPU seconds) / job seconds,
-  ...}`` per p (both parallelism-1 operators, in the first TaskManager's interpreter);
+  "jvm_cpu_seconds": c, "cpu_vs_p1": c / c1, ...}`` per p (both parallelism-1 operators, in the first
+  TaskManager's interpreter; ``c``: CPU seconds of every JVM of the run from job submission, Python included:
+  the MiniCluster, or the local cluster's JobManager and TaskManagers);
 * ``{"bench": "flink_scaling_ceiling", "parallelism": p, "speedup": ...}``: a job of fixed pure-Python work
   per record keyed over 128 key groups (no serial part, no records between Python operators) on the same
   cluster kinds, timed after a warm-up job on the same cluster: the speedup this machine allows any
@@ -26,8 +28,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from pyflink.datastream import KeyedProcessFunction
@@ -135,6 +140,45 @@ def ceiling_seconds(p: int, records: int, loops: int, root: Path) -> float:
         return warm(cluster.environment(flink_configuration(parallelism=p, rest_port=cluster.rest_port)))
 
 
+class JvmCpu(threading.Thread):
+    """CPU seconds (user + system) the JVMs whose command line names one of ``markers`` spend from ``start()``
+    (or the last ``rebase()``) to ``stop()``: this process's gateway JVM (the MiniCluster at P = 1) and a local
+    cluster's JobManager and TaskManagers (their log paths hold the run's workdir). Sampled twice a second, so
+    a JVM that exits counts up to its last sample (a cluster's stop is its last half second)."""
+
+    def __init__(self, *markers: str) -> None:
+        super().__init__(daemon=True)
+        self.markers, self.done, self.seen = markers, threading.Event(), {}
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.base, self.rebased = dict(self._sample()), False
+
+    def _sample(self) -> Iterator[tuple[int, float]]:
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                if "java" not in cmdline or not any(m in cmdline for m in self.markers):
+                    continue
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # exited since listdir
+                continue
+            yield int(pid), (int(fields[11]) + int(fields[12])) / self.tick
+
+    def rebase(self, status: str) -> None:
+        """A ``bootstrap_flink`` status: from the job's first (submitted), the clusters' start is left out."""
+        if status.startswith("job") and not self.rebased:
+            self.rebased, self.base = True, dict(self._sample())
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            self.seen.update(self._sample())
+
+    def stop(self) -> float:
+        self.done.set()
+        self.join()
+        self.seen.update(self._sample())
+        return sum(cpu - self.base.get(pid, 0.0) for pid, cpu in self.seen.items())
+
+
 def with_bootstrap(config, **update):
     return config.model_copy(update={"bootstrap": config.bootstrap.model_copy(update=update)})
 
@@ -163,12 +207,16 @@ def main() -> None:
     print(json.dumps({"bench": "flink_single_shard", "events": events, "events_per_s": round(single, 1),
                       "wall_events_per_s": round(events / wall, 1), "job_seconds": round(seconds, 2)}),
           flush=True)  # fmt: skip
-    base = None
+    base = base_cpu = None
     for p in args.parallelism:
         workdir = Path(f"out/bench/flink-scaling-p{p}")
-        result = bootstrap_flink(with_bootstrap(config, workdir=str(workdir), parallelism=p), local_cluster=p > 1)
+        cpu = JvmCpu("org.apache.flink.client.python.PythonGatewayServer", str(workdir))
+        cpu.start()
+        result = bootstrap_flink(with_bootstrap(config, workdir=str(workdir), parallelism=p), status=cpu.rebase,
+                                 local_cluster=p > 1)  # fmt: skip
+        jvm_seconds = cpu.stop()
         rate = result.events / result.job_seconds
-        base = base or rate
+        base, base_cpu = base or rate, base_cpu or jvm_seconds
         print(json.dumps({
             "bench": "flink_scaling", "parallelism": p, "taskmanagers": p, "events": result.events,
             "events_per_s": round(rate, 1), "speedup": round(rate / base, 3),
@@ -177,6 +225,7 @@ def main() -> None:
             "wall_events_per_s": round(result.events_per_s, 1), "job_seconds": round(result.job_seconds, 2),
             "router_cpu_seconds": round(result.router_seconds, 2), "rows_cpu_seconds": round(result.rows_seconds, 2),
             "serial_share": round((result.router_seconds + result.rows_seconds) / result.job_seconds, 3),
+            "jvm_cpu_seconds": round(jvm_seconds, 1), "cpu_vs_p1": round(jvm_seconds / base_cpu, 3),
             "state_ops_per_subtask": [result.subtasks[i] for i in sorted(result.subtasks)],
             "same_outputs_as_single_shard": outputs(workdir) == first,
         }), flush=True)  # fmt: skip
